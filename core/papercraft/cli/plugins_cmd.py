@@ -1,0 +1,160 @@
+"""``papercraft plugins``: list, show, install, uninstall and create plugins."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+
+from papercraft.cli.groups import new_app
+from papercraft.cli.output import print_json, print_table
+from papercraft.errors import PapercraftError
+from papercraft.plugins import PluginManager
+
+app = new_app(help="List, inspect, install, uninstall and create plugins.")
+
+
+@app.command("list")
+def list_plugins(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    show_all: bool = typer.Option(False, "--all", help="Include the core's default plugins."),
+    hook: str | None = typer.Option(None, "--hook", help="Only plugins implementing this hook."),
+) -> None:
+    """List installed plugins with their status, version and hooks."""
+    manager: PluginManager = ctx.obj
+    if hook is not None and hook not in manager.hook_names():
+        from papercraft.errors import UnknownNameError
+
+        raise UnknownNameError("hook", hook, manager.hook_names())
+    manager.collect_all()  # a hook that raises shows up as status "error"
+    infos = manager.plugins(include_default=show_all)
+    if hook is not None:
+        infos = [i for i in infos if hook in i.hooks]
+    if as_json:
+        print_json([i.to_dict() for i in infos])
+        return
+    if not infos:
+        typer.echo("No plugins installed (use --all to see the core's own).", err=True)
+        return
+    rows = [
+        [i.name, i.version, i.status, ", ".join(h.removeprefix("register_") for h in i.hooks),
+         i.error or i.summary]
+        for i in infos
+    ]
+    print_table(rows, ["name", "version", "status", "hooks", "summary / error"])
+
+
+@app.command("show")
+def show_plugin(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Plugin (distribution) name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Show one plugin and the records it registered, per area."""
+    manager: PluginManager = ctx.obj
+    info = manager.plugin(name)
+    records = manager.records_of(info.name) if info.status == "ok" else {}
+    commands = _commands_of(ctx, info.module)
+    if as_json:
+        data = info.to_dict()
+        data["records"] = {area: [r.to_dict() for r in rs] for area, rs in records.items()}
+        data["commands"] = commands
+        print_json(data)
+        return
+    typer.echo(f"{info.name} {info.version} [{info.status}]")
+    if info.summary:
+        typer.echo(info.summary)
+    if info.error:
+        typer.echo(f"error: {info.error}")
+    typer.echo(f"hooks: {', '.join(info.hooks) or '-'}")
+    if commands:
+        typer.echo(f"commands: {', '.join(commands)}")
+    for area, rs in records.items():
+        typer.echo(f"{area}:")
+        for record in rs:
+            typer.echo(f"  {record.name:24} {record.summary}")
+
+
+def _commands_of(ctx: typer.Context, module: str) -> list[str]:
+    """Top-level command names whose callback lives in ``module``'s package."""
+    root = ctx.find_root().command
+    package = module.split(":")[0].split(".")[0]
+    names = []
+    for name, command in getattr(root, "commands", {}).items():
+        callback = command.callback
+        if callback is None and getattr(command, "commands", None):
+            callback = next(iter(command.commands.values())).callback
+        owner = getattr(callback, "__module__", "") or ""
+        if owner.split(".")[0] == package:
+            names.append(name)
+    return sorted(names)
+
+
+def _pip(args: list[str]) -> None:
+    command = [sys.executable, "-m", "pip", *args]
+    typer.echo("$ " + " ".join(command), err=True)
+    completed = subprocess.run(command, check=False)
+    if completed.returncode != 0:
+        raise PapercraftError(f"pip exited with status {completed.returncode}")
+
+
+@app.command("install")
+def install(
+    packages: list[str] = typer.Argument(..., help="Distributions, paths or URLs, as pip takes."),
+    editable: bool = typer.Option(False, "-e", "--editable", help="Install a local path editable."),
+    upgrade: bool = typer.Option(False, "-U", "--upgrade", help="Upgrade if already installed."),
+    no_deps: bool = typer.Option(False, "--no-deps", help="Do not install dependencies."),
+    no_build_isolation: bool = typer.Option(
+        False, "--no-build-isolation", help="Build with the packages already installed."
+    ),
+) -> None:
+    """Install plugins with pip into the interpreter running papercraft."""
+    args = ["install"]
+    if upgrade:
+        args.append("--upgrade")
+    if no_deps:
+        args.append("--no-deps")
+    if no_build_isolation:
+        args.append("--no-build-isolation")
+    for package in packages:
+        args.extend(["-e", package] if editable else [package])
+    _pip(args)
+
+
+@app.command("uninstall")
+def uninstall(
+    packages: list[str] = typer.Argument(..., help="Distribution names."),
+    yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Uninstall plugins with pip from the interpreter running papercraft."""
+    _pip(["uninstall", *(["-y"] if yes else []), *packages])
+
+
+@app.command("new")
+def new_plugin(
+    name: str = typer.Argument(..., help="Plugin name, e.g. 'my-paper' -> papercraft-my-paper."),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="Folder to create (default: ./papercraft-NAME)."
+    ),
+    description: str = typer.Option("A papercraft plugin.", help="One-line description."),
+    author: str = typer.Option("Anonymous", help="Author name."),
+    hooks: str = typer.Option(
+        "commands,demos", help="Comma-separated hooks to stub (commands, models, arithmetic, ...)."
+    ),
+    template: Path | None = typer.Option(None, help="Template folder (default: plugin-template/)."),
+) -> None:
+    """Create a new plugin project from the copier template."""
+    from papercraft.template import render_plugin
+
+    target = render_plugin(
+        name,
+        output=output,
+        description=description,
+        author=author,
+        hooks=[h.strip() for h in hooks.split(",") if h.strip()],
+        template=template,
+    )
+    typer.echo(str(target))

@@ -1,0 +1,120 @@
+"""The interface of a text-generation backend (what a ModelRecord's factory returns)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, TypedDict
+
+
+class Message(TypedDict):
+    """One chat message, OpenAI style."""
+
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """Decoding settings. ``temperature == 0`` means greedy (``seed`` is then ignored)."""
+
+    max_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    top_k: int = 0
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_tokens < 1:
+            raise ValueError("max_tokens must be at least 1")
+        if self.temperature < 0:
+            raise ValueError("temperature must be >= 0")
+        if not 0 < self.top_p <= 1:
+            raise ValueError("top_p must be in (0, 1]")
+        if self.top_k < 0:
+            raise ValueError("top_k must be >= 0")
+
+    @property
+    def greedy(self) -> bool:
+        """True when decoding is deterministic."""
+        return self.temperature == 0
+
+    def cache_dict(self) -> dict[str, Any]:
+        """The fields that decide the output (the seed only for sampled calls)."""
+        data = asdict(self)
+        data["stop"] = list(self.stop)
+        if self.greedy:
+            data["seed"] = None
+            data["top_p"] = data["top_k"] = None
+        return data
+
+
+@dataclass
+class Completion:
+    """One generated answer with its accounting."""
+
+    text: str
+    model: str
+    finish_reason: str = "stop"  # "stop" | "length"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    cached: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return asdict(self)
+
+
+@dataclass
+class PerplexityResult:
+    """Token-level negative log-likelihood of a text."""
+
+    nll: float
+    """Mean negative log-likelihood per predicted token (nats)."""
+    tokens: int
+    """Number of predicted tokens."""
+    perplexity: float
+    model: str
+    attention: str | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return asdict(self)
+
+
+class Model(ABC):
+    """A loaded model. Subclasses implement :meth:`generate`; the rest has defaults."""
+
+    model_id: str = ""
+    attention: str | None = None
+    context_length: int | None = None
+
+    @abstractmethod
+    def generate(
+        self, conversations: Sequence[Sequence[Message]], params: GenerationParams
+    ) -> list[Completion]:
+        """Answer a batch of chat conversations (one completion each, in order)."""
+
+    def complete(self, prompts: Sequence[str], params: GenerationParams) -> list[Completion]:
+        """Continue raw text prompts (no chat template). Default: as user messages."""
+        return self.generate([[{"role": "user", "content": p}] for p in prompts], params)
+
+    def chat(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
+        """Answer one conversation."""
+        return self.generate([messages], params)[0]
+
+    def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
+        """Yield the answer in pieces. Default: the whole answer at once."""
+        yield self.chat(messages, params).text
+
+    def perplexity(self, text: str) -> PerplexityResult:
+        """Score ``text``; models that cannot score raise NotImplementedError."""
+        raise NotImplementedError(f"model {self.model_id!r} cannot score text")
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources (connections, memory)."""

@@ -1,0 +1,52 @@
+"""Turn a model id (``smollm2``, ``hf:/path``, ``openai:gpt-4o``) into a loaded Model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from papercraft.errors import PapercraftError, UnknownNameError
+from papercraft.models.base import Model
+from papercraft.plugins import PluginManager
+from papercraft.registry import AttentionRecord, ModelRecord
+
+
+def find_model_record(manager: PluginManager, model_id: str) -> ModelRecord:
+    """The record serving ``model_id``: an exact name, or a prefix record for ``NAME:REST``."""
+    records = manager.records("models")
+    record = records.get(model_id)
+    if record is None and ":" in model_id:
+        prefix = model_id.split(":", 1)[0]
+        candidate = records.get(prefix)
+        if candidate is not None and candidate.prefix:  # type: ignore[attr-defined]
+            record = candidate
+    if record is None:
+        known = [f"{n}:..." if r.prefix else n for n, r in records.items()]  # type: ignore[attr-defined]
+        raise UnknownNameError("model", model_id, known)
+    return record  # type: ignore[return-value]
+
+
+def find_kernel(manager: PluginManager, name: str) -> AttentionRecord:
+    """The attention *kernel* called ``name`` (layers cannot replace a model's attention)."""
+    records = manager.records("attention")
+    kernels = {n: r for n, r in records.items() if r.kind == "kernel"}  # type: ignore[attr-defined]
+    if name not in kernels:
+        raise UnknownNameError("attention kernel", name, kernels)
+    return kernels[name]  # type: ignore[return-value]
+
+
+def load_model(
+    manager: PluginManager, model_id: str, *, attention: str | None = None, **options: Any
+) -> Model:
+    """Resolve and build a model; ``attention`` names a registered kernel.
+
+    The factory is called as ``factory(model_id, attention=AttentionRecord | None, **options)``.
+    """
+    record = find_model_record(manager, model_id)
+    kernel = find_kernel(manager, attention) if attention else None
+    factory = record.load()
+    try:
+        return factory(model_id, attention=kernel, **options)
+    except (PapercraftError, KeyboardInterrupt):
+        raise
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        raise PapercraftError(f"cannot load model {model_id!r}: {exc}") from exc
