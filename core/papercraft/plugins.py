@@ -149,27 +149,22 @@ class PluginManager:
 
     def load_entry_points(self) -> None:
         """Import and register every installed plugin (filtered by ``only``)."""
-        from importlib.metadata import entry_points
+        from papercraft.discovery import find_entry_points, load_entry_point
 
         seen: set[str] = set()
-        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-            dist = getattr(ep, "dist", None)
-            dist_name = dist.name if dist is not None else ep.name
-            key = canonical_name(dist_name)
+        found = find_entry_points(ENTRY_POINT_GROUP)
+        for ep in sorted(found, key=lambda e: (e.dist_name, e.name)):
+            key = canonical_name(ep.dist_name)
             plugin_name = key if key not in seen else f"{key}:{ep.name}"
-            if plugin_name in seen:
-                continue  # the same distribution found twice on sys.path
             if self._only is not None and key not in self._only:
                 continue
             seen.add(plugin_name)
-            version = dist.version if dist is not None else "?"
-            summary = ""
-            if dist is not None:
-                summary = dist.metadata.get("Summary") or ""
-            info = PluginInfo(name=plugin_name, version=version, summary=summary, module=ep.value)
+            info = PluginInfo(
+                name=plugin_name, version=ep.version, summary=ep.summary(), module=ep.value
+            )
             self._infos[plugin_name] = info
             try:
-                module = ep.load()
+                module = load_entry_point(ep.value)
             except BaseException as exc:  # noqa: BLE001 - any import failure isolates the plugin
                 if isinstance(exc, KeyboardInterrupt):
                     raise

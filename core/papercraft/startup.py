@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 HEAVY_MODULES = ("torch", "numba", "transformers", "textual", "scipy")
 """Modules that start-up must never import."""
@@ -35,7 +36,11 @@ def _wall(command: list[str]) -> float:
 def measure_startup(runs: int = 15, python: str | None = None) -> StartupTiming:
     """Alternate both commands ``runs`` times (after one warm-up each); return medians."""
     python = python or sys.executable
-    help_cmd = [python, "-m", "papercraft", "--help"]
+    script = Path(python).with_name("papercraft")
+    if script.exists():
+        help_cmd = [str(script), "--help"]
+    else:
+        help_cmd = [python, "-m", "papercraft", "--help"]
     base_cmd = [python, "-c", "import typer, pluggy"]
     _wall(help_cmd)
     _wall(base_cmd)

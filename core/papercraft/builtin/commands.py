@@ -60,7 +60,8 @@ def tour_command(
                 record, out_dir, lambda message, p=prefix, s=status: s.update(f"{p}: {message}")
             )
         mark = "ok" if outcome.status == "ok" else "FAILED"
-        console.print(f"{prefix}: {mark} in {outcome.seconds:.1f} s  {outcome.figure or outcome.error}")
+        shown = outcome.figure or outcome.error
+        console.print(f"{prefix}: {mark} in {outcome.seconds:.1f} s  {shown}")
         outcomes.append(outcome)
         write_report(out_dir, outcomes, meta)
     rows = [

@@ -10,6 +10,11 @@ from papercraft import hookspecs
 from papercraft.cli.output import print_json, print_table
 
 
+def hook_signature(name: str) -> str:
+    """``register_models(register: Register) -> None``, as written in docs/hooks.md."""
+    return f"{name}{inspect.signature(getattr(hookspecs, name))}".replace("'", "")
+
+
 def hook_table(manager) -> list[dict]:  # noqa: ANN001
     """Each hook: name, signature, first doc line, implementing plugins."""
     rows = []
@@ -18,7 +23,7 @@ def hook_table(manager) -> list[dict]:  # noqa: ANN001
         rows.append(
             {
                 "name": name,
-                "signature": f"{name}{inspect.signature(function)}".replace("'", ""),
+                "signature": hook_signature(name),
                 "doc": (function.__doc__ or "").strip().splitlines()[0],
                 "plugins": manager.hook_implementers(name),
             }

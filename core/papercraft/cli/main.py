@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import typer
@@ -73,10 +72,8 @@ def build_app(manager: PluginManager) -> typer.Typer:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the ``papercraft`` command line."""
-    try:
-        manager = PluginManager.from_env()
-    except PapercraftError as exc:  # strict mode: a broken plugin stops everything
-        error(str(exc))
-        sys.exit(exc.exit_code)
+    # In strict mode (PAPERCRAFT_STRICT_PLUGINS=1) a broken plugin raises PluginError
+    # here, with the original exception chained, for plugin authors to debug.
+    manager = PluginManager.from_env()
     app = build_app(manager)
     app(args=argv, prog_name="papercraft")
