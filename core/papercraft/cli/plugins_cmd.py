@@ -142,7 +142,7 @@ def new_plugin(
     description: str = typer.Option("A papercraft plugin.", help="One-line description."),
     author: str = typer.Option("Anonymous", help="Author name."),
     hooks: str = typer.Option(
-        "commands,demos", help="Comma-separated hooks to stub (commands, models, arithmetic, ...)."
+        "commands,demos", help="Comma-separated hooks to stub: commands, arithmetic, demos."
     ),
     template: Path | None = typer.Option(None, help="Template folder (default: plugin-template/)."),
 ) -> None:
