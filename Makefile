@@ -6,7 +6,7 @@ PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraint
 # Every package of the repository that has a pyproject.toml, installed editable.
 PACKAGES := . $(foreach d,native tui $(wildcard plugins/*),$(if $(wildcard $(d)/pyproject.toml),$(d)))
 STAMP := $(VENV)/.installed
-CORE_EXTRAS := [dev,serve]
+CORE_EXTRAS := [dev,serve,plot]
 
 .PHONY: setup tour test test-fast lint bench clean
 

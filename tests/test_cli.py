@@ -8,13 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import all_hooks_plugin
 import pytest
+from typer.testing import CliRunner
+
+import all_hooks_plugin
 from papercraft import __version__
 from papercraft.cli.main import build_app
 from papercraft.cli.records_cmd import AREA_GROUPS
 from papercraft.plugins import PluginManager
-from typer.testing import CliRunner
 
 
 def app_with_test_plugin():

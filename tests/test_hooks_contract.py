@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import all_hooks_plugin
 import pytest
+
+import all_hooks_plugin
 from papercraft import hookspecs
 from papercraft.cli.hooks_cmd import hook_signature
 from papercraft.plugins import PluginManager
@@ -64,8 +65,9 @@ def test_registration_hooks_are_collected(area: str) -> None:
 
 
 def test_register_commands_is_called() -> None:
-    from papercraft.cli.main import build_app
     from typer.testing import CliRunner
+
+    from papercraft.cli.main import build_app
 
     result = CliRunner().invoke(build_app(manager_with_all_hooks()), ["all-hooks-hello"])
     assert result.exit_code == 0

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from plugin_factory import (
     GOOD,
     IMPORT_ERROR,

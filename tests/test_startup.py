@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from papercraft.startup import HEAVY_MODULES
 
 PROBE = textwrap.dedent(

@@ -14,6 +14,7 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
+
 from papercraft import hookimpl
 from papercraft.registry import DemoRecord
 from papercraft.template import TEMPLATE_HOOKS, find_template, render_plugin

@@ -34,6 +34,7 @@ ENTRY_POINT_GROUP = "papercraft"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "papercraft.builtin.commands",
     "papercraft.builtin.demos",
+    "papercraft.builtin.models",
 )
 """Core modules loaded as plugins before any installed distribution."""
 

@@ -11,6 +11,7 @@ from papercraft.hookspecs import hookimpl
 
 @hookimpl
 def register_commands(cli: typer.Typer) -> None:
+    from papercraft.cli.arith_cmd import bench_command, error_command, mul_command
     from papercraft.cli.groups import group
     from papercraft.cli.hooks_cmd import hooks_command
     from papercraft.cli.plugins_cmd import app as plugins_app
@@ -20,6 +21,10 @@ def register_commands(cli: typer.Typer) -> None:
     cli.command("hooks")(hooks_command)
     for group_name, (area, help_text) in AREA_GROUPS.items():
         group(cli, group_name, help_text).command("list")(make_list_command(area))
+    arith = group(cli, "arith")
+    arith.command("mul")(mul_command)
+    arith.command("error")(error_command)
+    arith.command("bench")(bench_command)
     cli.command("tour")(tour_command)
 
 

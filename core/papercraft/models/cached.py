@@ -1,0 +1,119 @@
+"""CachedModel: any Model behind the SQLite completion cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
+
+from papercraft.errors import PapercraftError
+from papercraft.models.base import Completion, GenerationParams, Message, Model, PerplexityResult
+from papercraft.models.cache import Kind, ModelCache, cache_key, cacheable
+
+T = TypeVar("T")
+
+
+class CachedModel(Model):
+    """Serve hits from ``cache``; forward only the misses to ``model``, in one batch, in order.
+
+    Identical inputs within one batch are generated once. Hits come back with
+    ``cached=True``. Sampled calls without a seed bypass the cache.
+    """
+
+    def __init__(
+        self, model: Model, cache: ModelCache | None = None, *, attention: str | None = None
+    ) -> None:
+        self.model = model
+        self.cache = cache if cache is not None else ModelCache()
+        self.model_id = model.model_id
+        self.attention = attention if attention is not None else model.attention
+        self.context_length = model.context_length
+        self.scope: str | None = getattr(model, "cache_scope", None)
+
+    def key(self, kind: Kind, payload: Sequence[Message] | str, params: GenerationParams) -> str:
+        """The cache key of one call to this model."""
+        return cache_key(
+            model=self.model_id,
+            attention=self.attention,
+            params=params,
+            kind=kind,
+            payload=payload,
+            scope=self.scope,
+        )
+
+    def _cached_batch(
+        self,
+        kind: Kind,
+        inputs: Sequence[T],
+        params: GenerationParams,
+        forward: Callable[[list[T]], list[Completion]],
+    ) -> list[Completion]:
+        if not cacheable(params):
+            return forward(list(inputs))
+        keys = [self.key(kind, item, params) for item in inputs]  # type: ignore[arg-type]
+        found = self.cache.get_many(keys)
+        missing: dict[str, T] = {}
+        for key, item in zip(keys, inputs, strict=True):
+            if key not in found and key not in missing:
+                missing[key] = item
+        if missing:
+            fresh = forward(list(missing.values()))
+            if len(fresh) != len(missing):
+                raise PapercraftError(
+                    f"model {self.model_id!r} returned {len(fresh)} completions "
+                    f"for {len(missing)} inputs"
+                )
+            new = dict(zip(missing, fresh, strict=True))
+            self.cache.put_many((k, self.model_id, kind, c) for k, c in new.items())
+            found = {**found, **new}
+        return [found[key] for key in keys]
+
+    def generate(
+        self, conversations: Sequence[Sequence[Message]], params: GenerationParams
+    ) -> list[Completion]:
+        """Answer conversations, from the cache where possible."""
+        return self._cached_batch(
+            "chat", conversations, params, lambda batch: self.model.generate(batch, params)
+        )
+
+    def complete(self, prompts: Sequence[str], params: GenerationParams) -> list[Completion]:
+        """Continue raw prompts, from the cache where possible."""
+        return self._cached_batch(
+            "complete", prompts, params, lambda batch: self.model.complete(batch, params)
+        )
+
+    def cached(self, messages: Sequence[Message], params: GenerationParams) -> Completion | None:
+        """The cached answer to one conversation, or None (counts as a hit or a miss)."""
+        if not cacheable(params):
+            return None
+        return self.cache.get(self.key("chat", messages, params))
+
+    def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
+        """A hit is yielded whole; a miss is streamed and stored once the stream is complete.
+
+        A stream carries no token counts or finish reason, so a streamed entry has
+        ``completion_tokens == 0``, ``finish_reason == "stop"`` and ``extra["streamed"]``.
+        """
+        hit = self.cached(messages, params)
+        if hit is not None:
+            yield hit.text
+            return
+        pieces: list[str] = []
+        for piece in self.model.stream(messages, params):
+            pieces.append(piece)
+            yield piece
+        if cacheable(params):
+            completion = Completion(
+                text="".join(pieces), model=self.model_id, extra={"streamed": True}
+            )
+            self.cache.put(self.key("chat", messages, params), self.model_id, "chat", completion)
+
+    def perplexity(self, text: str) -> PerplexityResult:
+        """Not cached: forwarded to the wrapped model."""
+        return self.model.perplexity(text)
+
+    def close(self) -> None:
+        """Close the wrapped model and the cache's connection."""
+        try:
+            self.model.close()
+        finally:
+            self.cache.close()

@@ -1,0 +1,324 @@
+"""``papercraft models serve``: the OpenAI-compatible server, called by the official client."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from papercraft.cli.main import build_app
+from papercraft.errors import PapercraftError
+from papercraft.hookspecs import hookimpl
+from papercraft.models.base import Completion, GenerationParams, Message, Model
+from papercraft.models.openai_client import OpenAIModel
+from papercraft.models.resolve import load_model
+from papercraft.models.server import create_app, require_serve_extras
+from papercraft.plugins import PluginManager
+from papercraft.registry import ModelRecord
+
+openai = pytest.importorskip("openai")
+uvicorn = pytest.importorskip("uvicorn")
+
+
+class EchoModel(Model):
+    """Test double: answers "You said: <last message>"; "FAIL" raises; counts overlap."""
+
+    model_id = "echo"
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.lock = threading.Lock()
+        self.active = 0
+        self.max_active = 0
+        self.params: list[GenerationParams] = []
+
+    def _enter(self, params: GenerationParams) -> None:
+        with self.lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+            self.params.append(params)
+
+    def _leave(self) -> None:
+        with self.lock:
+            self.active -= 1
+
+    def _answer(self, text: str) -> Completion:
+        if text == "FAIL":
+            raise RuntimeError("the echo model refuses")
+        answer = f"You said: {text}"
+        return Completion(text=answer, model=self.model_id, prompt_tokens=len(text.split()),
+                          completion_tokens=len(answer.split()))
+
+    def generate(
+        self, conversations: Sequence[Sequence[Message]], params: GenerationParams
+    ) -> list[Completion]:
+        self._enter(params)
+        try:
+            time.sleep(self.delay)
+            return [self._answer(conv[-1]["content"]) for conv in conversations]
+        finally:
+            self._leave()
+
+    def complete(self, prompts: Sequence[str], params: GenerationParams) -> list[Completion]:
+        self._enter(params)
+        try:
+            return [Completion(text=p[::-1], model=self.model_id, finish_reason="length")
+                    for p in prompts]
+        finally:
+            self._leave()
+
+    def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
+        text = self.chat(messages, params).text
+        for index, word in enumerate(text.split(" ")):
+            yield word if index == 0 else f" {word}"
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PAPERCRAFT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PAPERCRAFT_OPENAI_BASE_URL", raising=False)
+    return tmp_path / "home"
+
+
+@contextmanager
+def running(app: Any) -> Iterator[str]:
+    """Serve ``app`` on a free loopback port in a thread; yield its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def echo() -> EchoModel:
+    return EchoModel()
+
+
+@pytest.fixture(scope="module")
+def url(echo: EchoModel) -> Iterator[str]:
+    with running(create_app(echo, "echo", max_tokens_cap=64)) as base:
+        yield base
+
+
+@pytest.fixture
+def client(url: str) -> Any:
+    return openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+
+
+def test_models_list(client: Any) -> None:
+    assert [m.id for m in client.models.list()] == ["echo"]
+    assert client.models.retrieve("echo").id == "echo"
+
+
+def test_chat_completion(client: Any) -> None:
+    response = client.chat.completions.create(
+        model="echo", messages=[{"role": "system", "content": "be brief"},
+                                {"role": "user", "content": "hello there"}],
+        max_tokens=5, temperature=0,
+    )
+    assert response.choices[0].message.content == "You said: hello there"
+    assert response.choices[0].finish_reason == "stop"
+    assert response.usage.prompt_tokens == 2 and response.usage.completion_tokens == 4
+    assert response.model == "echo"
+
+
+def test_chat_stream_chunk_by_chunk(client: Any) -> None:
+    stream = client.chat.completions.create(
+        model="echo", messages=[{"role": "user", "content": "one two"}], stream=True,
+    )
+    chunks = list(stream)
+    deltas = [c.choices[0].delta.content for c in chunks if c.choices[0].delta.content]
+    assert deltas == ["You", " said:", " one", " two"]
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+def test_completions(client: Any) -> None:
+    response = client.completions.create(model="echo", prompt="abc", max_tokens=3)
+    assert response.choices[0].text == "cba"
+    assert response.choices[0].finish_reason == "length"
+    several = client.completions.create(model="echo", prompt=["ab", "xy"])
+    assert [c.text for c in several.choices] == ["ba", "yx"]
+
+
+def test_max_tokens_is_clamped_to_the_cap(client: Any, echo: EchoModel) -> None:
+    echo.params.clear()
+    client.chat.completions.create(model="echo", messages=[{"role": "user", "content": "a"}],
+                                   max_tokens=10_000)
+    client.chat.completions.create(model="echo", messages=[{"role": "user", "content": "a"}])
+    client.chat.completions.create(model="echo", messages=[{"role": "user", "content": "a"}],
+                                   max_tokens=7, temperature=0.5, seed=3, stop=["\n"])
+    assert [p.max_tokens for p in echo.params] == [64, 64, 7]
+    assert (echo.params[2].temperature, echo.params[2].seed, echo.params[2].stop) == (
+        0.5, 3, ("\n",))
+
+
+def test_papercraft_openai_backend_against_the_server(url: str) -> None:
+    manager = PluginManager()
+    manager.load_defaults()
+    model = load_model(manager, "openai:echo", base_url=f"{url}/v1")
+    assert isinstance(model, OpenAIModel)
+    try:
+        params = GenerationParams(max_tokens=8)
+        assert model.chat([{"role": "user", "content": "hi"}], params).text == "You said: hi"
+        assert "".join(model.stream([{"role": "user", "content": "x y"}], params)) == (
+            "You said: x y")
+        assert [c.text for c in model.complete(["ab", "cd"], params)] == ["ba", "dc"]
+        assert model.list_models() == ["echo"]
+        results = model.generate([[{"role": "user", "content": str(i)}] for i in range(5)], params)
+        assert [r.text for r in results] == [f"You said: {i}" for i in range(5)]
+    finally:
+        model.close()
+
+
+def _error(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    return error
+
+
+def test_bad_requests_get_openai_errors_and_the_server_keeps_serving(
+    url: str, client: Any
+) -> None:
+    http = httpx.Client()
+    chat = f"{url}/v1/chat/completions"
+    headers = {"Content-Type": "application/json"}
+    error = _error(http.post(chat, content=b"{not json", headers=headers), 400)
+    assert error["type"] == "invalid_request_error" and "JSON" in error["message"]
+    error = _error(http.post(chat, json={"model": "echo"}), 400)
+    assert error["param"] == "messages"
+    error = _error(http.post(chat, json={"messages": [{"role": "user", "content": "a"}],
+                                          "temperature": "hot"}), 400)
+    assert error["param"] == "temperature"
+    error = _error(http.post(chat, json={"messages": [{"role": "robot", "content": "a"}]}), 400)
+    assert error["param"] == "messages[0].role"
+    error = _error(http.post(chat, json={"messages": [], "max_tokens": 0}), 400)
+    assert error["param"] in {"messages", "max_tokens"}
+    _error(http.post(chat, json=[1, 2]), 400)
+    _error(http.post(f"{url}/v1/completions", json={"prompt": "a", "n": 2}), 400)
+    error = _error(http.post(chat, json={"model": "gpt-9",
+                                          "messages": [{"role": "user", "content": "a"}]}), 404)
+    assert error["code"] == "model_not_found" and error["param"] == "model"
+    _error(http.get(f"{url}/v1/nothing-here"), 404)
+
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model="echo", messages=[])
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="other", messages=[{"role": "user", "content": "a"}])
+    ok = client.chat.completions.create(model="echo", messages=[{"role": "user", "content": "a"}])
+    assert ok.choices[0].message.content == "You said: a"
+
+
+def test_model_exceptions_are_500s_not_crashes(url: str, client: Any) -> None:
+    chat = f"{url}/v1/chat/completions"
+    body = {"model": "echo", "messages": [{"role": "user", "content": "FAIL"}]}
+    error = _error(httpx.post(chat, json=body), 500)
+    assert error["type"] == "server_error" and "refuses" in error["message"]
+    _error(httpx.post(chat, json={**body, "stream": True}), 500)
+    with pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(**body)
+    ok = client.chat.completions.create(model="echo", messages=[{"role": "user", "content": "b"}])
+    assert ok.choices[0].message.content == "You said: b"
+
+
+def test_concurrent_requests_are_serialized() -> None:
+    slow = EchoModel(delay=0.05)
+    with running(create_app(slow, "echo", 32)) as base:
+        client = openai.OpenAI(base_url=f"{base}/v1", api_key="unused", max_retries=0)
+        answers: dict[int, str] = {}
+
+        def ask(i: int) -> None:
+            response = client.chat.completions.create(
+                model="echo", messages=[{"role": "user", "content": str(i)}],
+                stream=bool(i % 2),
+            )
+            if i % 2:
+                answers[i] = "".join(c.choices[0].delta.content or "" for c in response)
+            else:
+                answers[i] = response.choices[0].message.content
+
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert answers == {i: f"You said: {i}" for i in range(8)}
+    assert slow.max_active == 1
+
+
+def test_missing_fastapi_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "fastapi", None)
+    with pytest.raises(PapercraftError, match=r"pip install 'papercraft\[serve\]'"):
+        require_serve_extras()
+    with pytest.raises(PapercraftError, match=r"papercraft\[serve\]"):
+        create_app(EchoModel(), "echo")
+
+
+@hookimpl
+def register_models(register: Any) -> None:
+    """This test module doubles as a plugin that registers the echo model."""
+    register(ModelRecord(name="echo", summary="test echo", factory=f"{__name__}:make_echo"))
+
+
+def make_echo(model_id: str, attention: Any = None, **options: Any) -> EchoModel:
+    return EchoModel()
+
+
+def test_serve_command_reports_a_busy_port() -> None:
+    manager = PluginManager()
+    manager.load_defaults()
+    manager.add_module(sys.modules[__name__], name="test-echo")
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        result = CliRunner().invoke(
+            build_app(manager), ["models", "serve", "-m", "echo", "--port", str(port)]
+        )
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.model
+def test_serves_smollm2_to_the_official_client() -> None:
+    pytest.importorskip("papercraft_hf")
+    manager = PluginManager.from_env()
+    if "smollm2" not in manager.records("models"):
+        pytest.skip("the hf plugin did not register smollm2")
+    model = load_model(manager, "smollm2")
+    try:
+        with running(create_app(model, "smollm2", max_tokens_cap=64)) as base:
+            client = openai.OpenAI(base_url=f"{base}/v1", api_key="unused", max_retries=0)
+            response = client.chat.completions.create(
+                model="smollm2",
+                messages=[{"role": "user", "content": "What is the capital of France?"}],
+                max_tokens=32, temperature=0,
+            )
+        assert "Paris" in response.choices[0].message.content
+        assert json.dumps(response.model_dump())  # a well-formed OpenAI response
+    finally:
+        model.close()
