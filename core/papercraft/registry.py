@@ -82,19 +82,33 @@ class ModelRecord(Record):
 
 @dataclass(frozen=True, kw_only=True)
 class AttentionRecord(Record):
-    """An attention kernel (SDPA-shaped function) or layer (``torch.nn.Module`` class)."""
+    """An attention kernel (a function) or layer (a ``torch.nn.Module`` class).
+
+    A kernel with ``signature="sdpa"`` is a drop-in for a model's attention:
+    ``kernel(query, key, value, *, attn_mask=None, is_causal=False, scale=None)`` on
+    [B, H, N, d] tensors. Other kernels name their signature and give ``inputs``, a
+    ``"module:attr"`` function ``inputs(batch, heads, n, dim, causal, seed) -> dict`` of
+    keyword arguments, so ``attention bench`` can run them. ``reference`` names the
+    registered kernel (same signature) a kernel is checked against.
+    """
 
     area: ClassVar[str] = "attention"
-    ref_fields: ClassVar[tuple[str, ...]] = ("target",)
+    ref_fields: ClassVar[tuple[str, ...]] = ("target", "inputs")
     kind: Literal["kernel", "layer"]
     target: str
     reference: str | None = None
-    """Name of the kernel this one is checked against (``attention bench``)."""
+    signature: str = "sdpa"
+    inputs: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.kind not in ("kernel", "layer"):
             raise ValueError(f"AttentionRecord {self.name!r}: kind must be 'kernel' or 'layer'")
+        if self.kind == "kernel" and self.signature != "sdpa" and self.inputs is None:
+            raise ValueError(
+                f"AttentionRecord {self.name!r}: a kernel with signature "
+                f"{self.signature!r} needs an 'inputs' reference"
+            )
 
 
 @dataclass(frozen=True, kw_only=True)

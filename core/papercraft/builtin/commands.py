@@ -12,6 +12,7 @@ from papercraft.hookspecs import hookimpl
 @hookimpl
 def register_commands(cli: typer.Typer) -> None:
     from papercraft.cli.arith_cmd import bench_command, error_command, mul_command
+    from papercraft.cli.attention_cmd import attention_bench_command
     from papercraft.cli.groups import group
     from papercraft.cli.hooks_cmd import hooks_command
     from papercraft.cli.plugins_cmd import app as plugins_app
@@ -21,6 +22,7 @@ def register_commands(cli: typer.Typer) -> None:
     cli.command("hooks")(hooks_command)
     for group_name, (area, help_text) in AREA_GROUPS.items():
         group(cli, group_name, help_text).command("list")(make_list_command(area))
+    group(cli, "attention").command("bench")(attention_bench_command)
     arith = group(cli, "arith")
     arith.command("mul")(mul_command)
     arith.command("error")(error_command)

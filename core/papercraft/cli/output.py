@@ -25,7 +25,10 @@ def print_table(
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*["" if v is None else str(v) for v in row])
-    Console(soft_wrap=False).print(table)
+    console = Console(soft_wrap=False)
+    if not console.is_terminal:  # pipes and files: wide rows instead of folded cells
+        console = Console(soft_wrap=False, width=200)
+    console.print(table)
 
 
 def error(message: str) -> None:

@@ -31,7 +31,15 @@ def find_kernel(manager: PluginManager, name: str) -> AttentionRecord:
     kernels = {n: r for n, r in records.items() if r.kind == "kernel"}  # type: ignore[attr-defined]
     if name not in kernels:
         raise UnknownNameError("attention kernel", name, kernels)
-    return kernels[name]  # type: ignore[return-value]
+    record = kernels[name]
+    if record.signature != "sdpa":  # type: ignore[attr-defined]
+        drop_in = sorted(n for n, r in kernels.items() if r.signature == "sdpa")  # type: ignore[attr-defined]
+        raise PapercraftError(
+            f"attention kernel {name!r} has signature {record.signature!r} and cannot replace "  # type: ignore[attr-defined]
+            f"a model's attention; drop-in kernels: {', '.join(drop_in)}",
+            exit_code=2,
+        )
+    return record  # type: ignore[return-value]
 
 
 def load_model(
