@@ -28,6 +28,7 @@ lint: setup
 
 test: setup lint
 	$(BIN)/python -m pytest
+	$(MAKE) -C native sanitize
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not model and not slow"
