@@ -10,6 +10,12 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 export PYTHONPATH="plugins/lmul/src:core${PYTHONPATH:+:$PYTHONPATH}"
 unset NUMBA_ENABLE_CUDASIM
+# numba-cuda 0.30 registers an overload for np.row_stack, which numpy 2.5 removed; give it
+# the alias back (seen on the GPU machine: numpy 2.5.2 + numba-cuda 0.30.4).
+shim="$(mktemp -d)"
+printf 'import numpy as _np\nif not hasattr(_np, "row_stack"):\n    _np.row_stack = _np.vstack\n' \
+  > "$shim/sitecustomize.py"
+export PYTHONPATH="$shim:$PYTHONPATH"
 py="${PYTHON:-python3}"
 out="${OUT:-}"
 if [ -n "$out" ]; then mkdir -p "$out"; fi
