@@ -1,0 +1,80 @@
+"""``papercraft models perplexity``: score a text file with any registered model."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+SAMPLE_NAME = "sample.txt"
+
+
+def sample_text() -> str:
+    """The text shipped with the plugin (original prose on making paper by hand)."""
+    from importlib.resources import files
+
+    return files("papercraft_hf").joinpath("data", SAMPLE_NAME).read_text(encoding="utf-8")
+
+
+def _read(file: Path | None) -> tuple[str, str]:
+    from papercraft.errors import PapercraftError
+
+    if file is None:
+        return sample_text(), f"papercraft_hf/data/{SAMPLE_NAME}"
+    if str(file) == "-":
+        return sys.stdin.read(), "-"
+    try:
+        return file.read_text(encoding="utf-8"), str(file)
+    except FileNotFoundError:
+        raise PapercraftError(f"no such file: {file}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PapercraftError(f"cannot read {file}: {exc}") from None
+
+
+def perplexity_command(
+    ctx: typer.Context,
+    file: Path | None = typer.Argument(
+        None, help="Text file to score ('-' for stdin; default: a text shipped with papercraft-hf)."
+    ),
+    model: str = typer.Option("smollm2", "-m", "--model", help="Model id (see `models list`)."),
+    attention: str | None = typer.Option(
+        None, "--attention", help="Attention kernel that replaces the model's own."
+    ),
+    window: int | None = typer.Option(
+        None, "--window", min=2,
+        help="Tokens per sliding window (default 2048, at most the context).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Token-level negative log-likelihood and perplexity of a text."""
+    from rich.console import Console
+
+    from papercraft.cli.output import print_json, print_table
+    from papercraft.errors import PapercraftError
+    from papercraft.models.resolve import load_model
+
+    text, source = _read(file)
+    console = Console(stderr=True)
+    with console.status(f"loading {model}"):
+        loaded = load_model(ctx.obj, model, attention=attention)
+    try:
+        with console.status(f"scoring {source} with {model}"):
+            try:
+                if window:
+                    result = loaded.perplexity(text, window=window)
+                else:
+                    result = loaded.perplexity(text)
+            except NotImplementedError as exc:
+                raise PapercraftError(f"model {model!r} cannot score text: {exc}") from None
+            except TypeError as exc:
+                if not window:
+                    raise
+                raise PapercraftError(f"model {model!r} takes no --window: {exc}") from None
+    finally:
+        loaded.close()
+    data = {**result.to_dict(), "file": source}
+    if as_json:
+        print_json(data)
+        return
+    print_table([[k, v] for k, v in data.items()], ["field", "value"])
