@@ -1,0 +1,1 @@
+"""The evaluation runner: benchmarks as tasks, run folders, resume and reports."""
