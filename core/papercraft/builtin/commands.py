@@ -13,6 +13,7 @@ from papercraft.hookspecs import hookimpl
 def register_commands(cli: typer.Typer) -> None:
     from papercraft.cli.arith_cmd import bench_command, error_command, mul_command
     from papercraft.cli.attention_cmd import attention_bench_command
+    from papercraft.cli.eval_cmd import register as register_eval_commands
     from papercraft.cli.groups import group
     from papercraft.cli.hooks_cmd import hooks_command
     from papercraft.cli.plugins_cmd import app as plugins_app
@@ -27,6 +28,7 @@ def register_commands(cli: typer.Typer) -> None:
     arith.command("mul")(mul_command)
     arith.command("error")(error_command)
     arith.command("bench")(bench_command)
+    register_eval_commands(cli)
     cli.command("tour")(tour_command)
 
 

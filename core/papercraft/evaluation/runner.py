@@ -1,0 +1,440 @@
+"""Run a Task against a Model into a run folder; resume an interrupted run.
+
+The runner takes the task's samples in order (``limit`` keeps the first N), skips those a
+resumed folder already holds, sends the rest to the model in batches of ``concurrency``
+prompts per call (local models) or on ``concurrency`` threads, one prompt per call (remote
+models), lets the task parse and score each response and appends every finished batch to
+``samples.jsonl``. ``results.json`` is written when every sample is done.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import platform
+import re
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from papercraft.errors import PapercraftError
+from papercraft.evaluation.metrics import summarize
+from papercraft.evaluation.runfolder import RunFolder
+from papercraft.evaluation.task import Sample, Task
+from papercraft.models.base import Completion, GenerationParams, Message, Model
+from papercraft.registry import BenchmarkRecord
+
+FORMAT_VERSION = 1
+IDENTITY_KEYS = ("benchmark", "params", "model", "attention", "limit", "seed", "task")
+"""config.json fields a resumed run must share with the command that resumes it."""
+
+ProgressCallback = Callable[[int, int, float], None]
+"""``on_progress(done, total, score_sum)`` after every finished batch."""
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What ``eval run`` was asked to do."""
+
+    benchmark: str
+    model: str
+    attention: str | None = None
+    limit: int | None = None
+    seed: int = 0
+    params: dict[str, str] = field(default_factory=dict)
+    concurrency: int = 1
+    cache: bool = True
+
+    def __post_init__(self) -> None:
+        if self.limit is not None and self.limit < 1:
+            raise PapercraftError("--limit must be at least 1", 2)
+        if self.concurrency < 1:
+            raise PapercraftError("--concurrency must be at least 1", 2)
+
+
+# ------------------------------------------------------------------ building a task
+def parse_params(items: Sequence[str]) -> dict[str, str]:
+    """``["n=20", "split=test"]`` -> ``{"n": "20", "split": "test"}`` (values stay strings)."""
+    params: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise PapercraftError(
+                f"-p expects key=value with a Python name as key, got {item!r}", 2
+            )
+        params[key] = value
+    return params
+
+
+def build_task(record: BenchmarkRecord, params: dict[str, str]) -> Task:
+    """``record.load()(**params)``; a parameter the factory rejects is a one-line error."""
+    factory = record.load()
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(**params)
+        except TypeError as exc:
+            accepted = [
+                p.name for p in signature.parameters.values()
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            ]
+            raise PapercraftError(
+                f"benchmark {record.name!r} does not take these parameters ({exc}); "
+                f"it takes: {', '.join(accepted) or 'none'}",
+                2,
+            ) from exc
+    try:
+        task = factory(**params)
+    except PapercraftError:
+        raise
+    except (TypeError, ValueError, KeyError) as exc:
+        raise PapercraftError(
+            f"benchmark {record.name!r}: invalid parameters {params}: {exc}", 2
+        ) from exc
+    if not isinstance(task, Task):
+        raise PapercraftError(
+            f"benchmark {record.name!r}: its factory returned {type(task).__name__}, not a Task"
+        )
+    return task
+
+
+def select_samples(task: Task, limit: int | None) -> list[Sample]:
+    """The task's samples in order, the first ``limit`` of them; ids must be unique."""
+    samples = list(task.samples())
+    if limit is not None:
+        samples = samples[:limit]
+    seen: set[str] = set()
+    duplicates = sorted({s.id for s in samples if s.id in seen or seen.add(s.id)})
+    if duplicates:
+        raise PapercraftError(
+            f"task {task.name or type(task).__name__!r} has duplicate sample ids: "
+            f"{', '.join(duplicates[:5])}"
+        )
+    return samples
+
+
+# ------------------------------------------------------------------ configuration
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
+
+
+def default_run_dir(benchmark: str, model: str) -> Path:
+    """``PAPERCRAFT_HOME/runs/<bench>-<model>-<YYYYmmdd-HHMMSS>`` (a suffix when taken)."""
+    from papercraft.paths import subdir
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = subdir("runs") / f"{_safe(benchmark)}-{_safe(model)}-{stamp}"
+    path, number = base, 1
+    while path.exists():
+        number += 1
+        path = base.with_name(f"{base.name}-{number}")
+    return path
+
+
+def environment(manager: Any | None = None) -> dict[str, Any]:
+    """Versions of papercraft, its plugins, key packages (if installed) and Python."""
+    from importlib import metadata
+
+    from papercraft._version import __version__
+
+    packages: dict[str, str] = {}
+    for name in ("torch", "transformers", "numpy"):
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    plugins = (
+        {info.name: info.version for info in manager.plugins(include_default=False)}
+        if manager is not None
+        else {}
+    )
+    return {
+        "papercraft": __version__,
+        "plugins": plugins,
+        "packages": packages,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def generation_params(task: Task, seed: int) -> GenerationParams:
+    """The task's decoding settings with the run's seed."""
+    return replace(task.generation(), seed=seed)
+
+
+def make_config(
+    task: Task, settings: RunSettings, total: int, *, record: BenchmarkRecord | None = None,
+    manager: Any | None = None, executor: str = "batch",
+) -> dict[str, Any]:
+    """The content of ``config.json``."""
+    params = generation_params(task, settings.seed)
+    generation = asdict(params)
+    generation["stop"] = list(params.stop)
+    return _jsonable({
+        "format": FORMAT_VERSION,
+        "benchmark": settings.benchmark,
+        "benchmark_plugin": record.plugin if record is not None else "",
+        "task": task.config(),
+        "task_name": task.name,
+        "mode": task.mode,
+        "metric": task.metric,
+        "generation": generation,
+        "model": settings.model,
+        "attention": settings.attention,
+        "limit": settings.limit,
+        "seed": settings.seed,
+        "params": dict(settings.params),
+        "concurrency": settings.concurrency,
+        "executor": executor,
+        "cache": settings.cache,
+        "total": total,
+        "versions": environment(manager),
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    })
+
+
+def check_same_run(stored: dict[str, Any], config: dict[str, Any], path: Path) -> None:
+    """Refuse to resume a folder made by a different command (one line, exit 2)."""
+    different = [k for k in IDENTITY_KEYS if stored.get(k) != config.get(k)]
+    if not different:
+        return
+    detail = "; ".join(
+        f"{k}: folder has {json.dumps(stored.get(k))}, this command {json.dumps(config.get(k))}"
+        for k in different
+    )
+    raise PapercraftError(
+        f"cannot resume {path}: it is a run of another configuration ({detail}); "
+        "repeat the original options or choose another --out",
+        2,
+    )
+
+
+# ------------------------------------------------------------------ one evaluation
+def _messages(prompt: str | Sequence[Message]) -> list[Message]:
+    if isinstance(prompt, str):
+        return [{"role": "user", "content": prompt}]
+    return [dict(m) for m in prompt]  # type: ignore[misc]
+
+
+def _call(model: Model, task: Task, samples: Sequence[Sample],
+          params: GenerationParams) -> list[Completion]:
+    if task.mode == "chat":
+        completions = model.generate([_messages(s.prompt) for s in samples], params)
+    else:
+        prompts = []
+        for sample in samples:
+            if not isinstance(sample.prompt, str):
+                raise PapercraftError(
+                    f"sample {sample.id!r} has a message list but the task's mode is "
+                    "'complete'; use mode = 'chat'"
+                )
+            prompts.append(sample.prompt)
+        completions = model.complete(prompts, params)
+    if len(completions) != len(samples):
+        raise PapercraftError(
+            f"model {model.model_id!r} returned {len(completions)} completions "
+            f"for {len(samples)} prompts"
+        )
+    return completions
+
+
+def sample_record(task: Task, index: int, sample: Sample, completion: Completion) -> dict[str, Any]:
+    """One row of ``samples.jsonl``."""
+    parsed = task.parse(completion.text, sample)
+    score = float(task.score(parsed, sample))
+    return {
+        "index": index,
+        "id": sample.id,
+        "prompt": sample.prompt if isinstance(sample.prompt, str) else _messages(sample.prompt),
+        "response": completion.text,
+        "parsed": parsed,
+        "target": sample.target,
+        "score": score,
+        "metadata": sample.metadata,
+        "finish_reason": completion.finish_reason,
+        "prompt_tokens": completion.prompt_tokens,
+        "completion_tokens": completion.completion_tokens,
+        "seconds": round(float(completion.seconds), 6),
+        "cached": bool(completion.cached),
+    }
+
+
+def _ordered(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(records, key=lambda r: (r.get("index", float("inf")), str(r.get("id"))))
+
+
+def compute_results(
+    records: Sequence[dict[str, Any]],
+    config: dict[str, Any],
+    task: Task | None = None,
+    *,
+    wall_seconds: float | None = None,
+) -> dict[str, Any]:
+    """Metrics of the records (sorted by sample index), the config and timing totals."""
+    ordered = _ordered(records)
+    scores = [float(r["score"]) for r in ordered]
+    total = int(config.get("total") or len(ordered))
+    metrics = summarize(scores, name=str(config.get("metric", "accuracy")),
+                        seed=int(config.get("seed") or 0))
+    task_metrics = _jsonable(task.aggregate(list(ordered))) if task is not None and ordered else {}
+    completion_tokens = sum(int(r.get("completion_tokens") or 0) for r in ordered)
+    timing: dict[str, Any] = {
+        "prompt_tokens": sum(int(r.get("prompt_tokens") or 0) for r in ordered),
+        "completion_tokens": completion_tokens,
+        "cached": sum(1 for r in ordered if r.get("cached")),
+        "model_seconds": round(sum(float(r.get("seconds") or 0) for r in ordered), 3),
+    }
+    if wall_seconds is not None:
+        timing["wall_seconds"] = round(wall_seconds, 3)
+        timing["completion_tokens_per_second"] = (
+            round(completion_tokens / wall_seconds, 2) if wall_seconds > 0 else None
+        )
+    return {
+        "benchmark": config.get("benchmark"),
+        "model": config.get("model"),
+        "attention": config.get("attention"),
+        "status": "complete" if len(ordered) >= total else "partial",
+        "n": len(ordered),
+        "total": total,
+        "metrics": metrics,
+        "task_metrics": task_metrics,
+        "timing": timing,
+        "config": config,
+    }
+
+
+class Evaluation:
+    """A prepared run: the folder checked, finished samples read, the rest pending."""
+
+    def __init__(self, task: Task, settings: RunSettings, folder: RunFolder,
+                 config: dict[str, Any], samples: list[Sample], done: list[dict[str, Any]],
+                 *, resumed: bool) -> None:
+        self.task = task
+        self.settings = settings
+        self.folder = folder
+        self.config = config
+        self.samples = samples
+        self.done = done
+        self.resumed = resumed
+        finished = {str(r.get("id")) for r in done}
+        self.pending = [(i, s) for i, s in enumerate(samples) if s.id not in finished]
+
+    @classmethod
+    def prepare(cls, task: Task, settings: RunSettings, path: str | Path, *, resume: bool = False,
+                record: BenchmarkRecord | None = None, manager: Any | None = None,
+                executor: str = "batch") -> Evaluation:
+        """Check the folder (nothing is written when the check fails) and read what is done.
+
+        Without ``resume`` the folder must be missing or empty. With ``resume`` a folder with a
+        ``config.json`` must name the same benchmark, params, model, attention, limit, seed and
+        task config; its truncated last sample line, if any, is then cut off.
+        """
+        folder = RunFolder(path)
+        samples = select_samples(task, settings.limit)
+        config = make_config(task, settings, len(samples), record=record, manager=manager,
+                             executor=executor)
+        done: list[dict[str, Any]] = []
+        resumed = False
+        if folder.path.exists() and not folder.path.is_dir():
+            raise PapercraftError(f"{folder.path} exists and is not a folder", 2)
+        if resume and folder.is_run():
+            stored = folder.read_config()
+            check_same_run(stored, config, folder.path)
+            done = folder.read_records(repair=True)
+            config = stored
+            resumed = True
+        elif not folder.is_empty():
+            if resume:
+                raise PapercraftError(
+                    f"cannot resume {folder.path}: it is not empty and holds no config.json", 2
+                )
+            raise PapercraftError(
+                f"run folder {folder.path} already exists and is not empty; add --resume to "
+                "continue it or choose another --out",
+                2,
+            )
+        return cls(task, settings, folder, config, samples, done, resumed=resumed)
+
+    @property
+    def total(self) -> int:
+        """Number of samples of the run."""
+        return len(self.samples)
+
+    def run(self, model: Model, *, threads: bool = False,
+            on_progress: ProgressCallback | None = None) -> dict[str, Any]:
+        """Evaluate the pending samples, append them, then write and return ``results.json``."""
+        started = time.perf_counter()
+        if not self.resumed:
+            self.folder.write_config(self.config)
+        params = generation_params(self.task, self.settings.seed)
+        score_sum = sum(float(r["score"]) for r in self.done)
+        count = len(self.done)
+        if on_progress is not None:
+            on_progress(count, self.total, score_sum)
+        try:
+            for batch in self._batches(model, params, threads):
+                self.folder.append(batch)
+                self.done.extend(batch)
+                count += len(batch)
+                score_sum += sum(r["score"] for r in batch)
+                if on_progress is not None:
+                    on_progress(count, self.total, score_sum)
+        finally:
+            self.folder.close()
+        results = compute_results(self.done, self.config, self.task,
+                                  wall_seconds=time.perf_counter() - started)
+        results["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.folder.write_results(results)
+        return results
+
+    def _batches(self, model: Model, params: GenerationParams, threads: bool):  # noqa: ANN202
+        size = self.settings.concurrency
+        if not threads:
+            for start in range(0, len(self.pending), size):
+                chunk = self.pending[start:start + size]
+                completions = _call(model, self.task, [s for _, s in chunk], params)
+                yield [sample_record(self.task, i, s, c)
+                       for (i, s), c in zip(chunk, completions, strict=True)]
+            return
+        pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="papercraft-eval")
+        try:
+            queue = iter(self.pending)
+            running: dict[Future[list[Completion]], tuple[int, Sample]] = {}
+
+            def submit() -> None:
+                for index, sample in queue:
+                    running[pool.submit(_call, model, self.task, [sample], params)] = (
+                        index, sample)
+                    return
+
+            for _ in range(size):
+                submit()
+            while running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                batch, failure = [], None
+                for future in finished:
+                    index, sample = running.pop(future)
+                    if future.exception() is not None:
+                        failure = failure or future.exception()
+                        continue
+                    batch.append(sample_record(self.task, index, sample, future.result()[0]))
+                    if failure is None:
+                        submit()
+                if batch:
+                    yield batch
+                if failure is not None:
+                    raise failure
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
