@@ -19,7 +19,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Literal, TextIO
 
@@ -319,7 +319,7 @@ class PluginManager:
                         f"registered by {owner!r}; ignored"
                     )
                     continue
-                collected[record.name] = replace(record, plugin=plugin_name)
+                collected[record.name] = record.replace(plugin=plugin_name)
         return collected
 
     def record(self, area: str, name: str) -> Record:

@@ -7,10 +7,8 @@ record never imports torch, numba, transformers or textual.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import re
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 _REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
@@ -36,10 +34,16 @@ def _check_ref(record: Record, field_name: str, value: str | None) -> None:
         )
 
 
-@dataclass(frozen=True, kw_only=True)
 class Record:
-    """Fields every record has. ``plugin`` is filled in by the plugin manager."""
+    """Fields every record has. ``plugin`` is filled in by the plugin manager.
 
+    Records are frozen, keyword-only value objects. Their fields are the class
+    annotations (minus ``ClassVar``), defaults the class attributes. (They are not
+    dataclasses: generating dataclass code for every record type cost ~10 ms of
+    start-up, a tenth of ``papercraft --help``.)
+    """
+
+    _fields: ClassVar[tuple[str, ...]] = ("name", "summary", "plugin")
     area: ClassVar[str] = ""
     ref_fields: ClassVar[tuple[str, ...]] = ()
 
@@ -47,11 +51,59 @@ class Record:
     summary: str
     plugin: str = ""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fields: list[str] = []
+        for klass in reversed(cls.__mro__):
+            for field_name, annotation in vars(klass).get("__annotations__", {}).items():
+                if not str(annotation).startswith("ClassVar") and field_name not in fields:
+                    fields.append(field_name)
+        cls._fields = tuple(fields)
+
+    def __init__(self, **values: Any) -> None:
+        defaults = _defaults(type(self))
+        for field_name in self._fields:
+            if field_name in values:
+                value = values.pop(field_name)
+            elif field_name in defaults:
+                value = defaults[field_name]
+            else:
+                raise TypeError(f"{type(self).__name__} needs the field {field_name!r}")
+            object.__setattr__(self, field_name, value)
+        if values:
+            raise TypeError(f"{type(self).__name__} has no field {sorted(values)[0]!r}")
+        self.__post_init__()
+
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
             raise ValueError(f"{type(self).__name__}: invalid name {self.name!r}")
         for ref_field in self.ref_fields:
             _check_ref(self, ref_field, getattr(self, ref_field))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen; use replace()")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f) for f in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._values()))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
+        return f"{type(self).__name__}({inner})"
+
+    def replace(self, **changes: Any) -> Record:
+        """A copy with some fields changed."""
+        return type(self)(**{**{f: getattr(self, f) for f in self._fields}, **changes})
 
     def load(self, ref_field: str | None = None) -> Any:
         """Import the object behind a reference field (the first one by default)."""
@@ -60,12 +112,23 @@ class Record:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields, with the area."""
-        data = dataclasses.asdict(self)
+        data = {f: getattr(self, f) for f in self._fields}
+        for key, value in data.items():
+            if isinstance(value, tuple):
+                data[key] = list(value)
         data["area"] = self.area
         return data
 
 
-@dataclass(frozen=True, kw_only=True)
+def _defaults(cls: type) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        for field_name in vars(klass).get("__annotations__", {}):
+            if field_name in vars(klass):
+                found[field_name] = vars(klass)[field_name]
+    return found
+
+
 class ModelRecord(Record):
     """A text-generation backend.
 
@@ -80,7 +143,6 @@ class ModelRecord(Record):
     local: bool = True
 
 
-@dataclass(frozen=True, kw_only=True)
 class AttentionRecord(Record):
     """An attention kernel (a function) or layer (a ``torch.nn.Module`` class).
 
@@ -111,7 +173,6 @@ class AttentionRecord(Record):
             )
 
 
-@dataclass(frozen=True, kw_only=True)
 class MultiplierRecord(Record):
     """A multiplier: elementwise ``mul(a, b)`` and ``matmul(a, b)`` on float32 arrays."""
 
@@ -123,7 +184,6 @@ class MultiplierRecord(Record):
     family: str = ""
 
 
-@dataclass(frozen=True, kw_only=True)
 class RetrievalRecord(Record):
     """A retriever or a RAG strategy; ``factory(**options)`` builds it."""
 
@@ -133,7 +193,6 @@ class RetrievalRecord(Record):
     factory: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class ToolRecord(Record):
     """A toolset or a tool router; ``factory(**options)`` builds it."""
 
@@ -143,7 +202,6 @@ class ToolRecord(Record):
     factory: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class AgentRecord(Record):
     """A multi-agent coordination protocol or simulation; ``factory(**options)`` builds it."""
 
@@ -153,7 +211,6 @@ class AgentRecord(Record):
     factory: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class BenchmarkRecord(Record):
     """A benchmark for the evaluation runner; ``factory(**params)`` builds the task."""
 
@@ -161,10 +218,9 @@ class BenchmarkRecord(Record):
     ref_fields: ClassVar[tuple[str, ...]] = ("factory",)
     factory: str
     metric: str = "accuracy"
-    tags: tuple[str, ...] = field(default_factory=tuple)
+    tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True)
 class DemoRecord(Record):
     """A short end-to-end run on embedded defaults.
 

@@ -15,7 +15,13 @@ from papercraft.plugins import PluginManager
 
 
 class PapercraftGroup(TyperGroup):
-    """Root group: a :class:`PapercraftError` becomes one line on stderr and an exit code."""
+    """Root group: a :class:`PapercraftError` becomes one line on stderr and an exit code.
+
+    Sub-apps listed in ``lazy_groups`` are converted to click groups only when used, so
+    ``papercraft --help`` does not build every command's options.
+    """
+
+    lazy_groups: dict[str, tuple[typer.Typer, str]]
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -23,6 +29,74 @@ class PapercraftGroup(TyperGroup):
         except PapercraftError as exc:
             error(str(exc))
             ctx.exit(exc.exit_code)
+
+    def _lazy(self) -> dict[str, tuple[typer.Typer, str]]:
+        return getattr(self, "lazy_groups", {})
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = list(super().list_commands(ctx))
+        return names + [n for n in self._lazy() if n not in names]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        lazy = self._lazy()
+        if cmd_name not in self.commands and cmd_name in lazy:
+            import typer.main
+
+            sub_app, _ = lazy[cmd_name]
+            command = typer.main.get_command(sub_app)
+            command.name = cmd_name
+            self.commands[cmd_name] = command
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = []
+        limit = formatter.width - 6 - max((len(n) for n in self.list_commands(ctx)), default=0)
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                command = self.commands[name]
+                if command.hidden:
+                    continue
+                rows.append((name, command.get_short_help_str(limit)))
+            else:
+                rows.append((name, _short(self._lazy()[name][1], limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _short(text: str, limit: int) -> str:
+    first = (text or "").strip().split("\n\n")[0].replace("\n", " ")
+    return first if len(first) <= limit else first[: max(limit - 3, 1)].rstrip() + "..."
+
+
+def _help_of(info: Any) -> str:
+    from typer.models import DefaultPlaceholder
+
+    for value in (info.help, info.typer_instance.info.help if info.typer_instance else None):
+        if isinstance(value, DefaultPlaceholder):
+            value = value.value
+        if value:
+            return str(value)
+    return ""
+
+
+def lazy_command(app: typer.Typer) -> PapercraftGroup:
+    """The root click group of ``app`` with its sub-apps converted on first use."""
+    import typer.main
+
+    groups = list(app.registered_groups)
+    app.registered_groups[:] = []
+    try:
+        root = typer.main.get_command(app)
+    finally:
+        app.registered_groups[:] = groups
+    assert isinstance(root, PapercraftGroup)
+    root.lazy_groups = {
+        info.name: (info.typer_instance, _help_of(info))
+        for info in groups
+        if info.name and info.typer_instance is not None
+    }
+    return root
 
 
 def _apps(cli: typer.Typer) -> list[typer.Typer]:
@@ -75,5 +149,4 @@ def main(argv: list[str] | None = None) -> None:
     # In strict mode (PAPERCRAFT_STRICT_PLUGINS=1) a broken plugin raises PluginError
     # here, with the original exception chained, for plugin authors to debug.
     manager = PluginManager.from_env()
-    app = build_app(manager)
-    app(args=argv, prog_name="papercraft")
+    lazy_command(build_app(manager)).main(args=argv, prog_name="papercraft")

@@ -83,7 +83,10 @@ def _commands_of(ctx: typer.Context, module: str) -> list[str]:
     root = ctx.find_root().command
     package = module.split(":")[0].split(".")[0]
     names = []
-    for name, command in getattr(root, "commands", {}).items():
+    for name in root.list_commands(ctx):
+        command = root.get_command(ctx, name)
+        if command is None:
+            continue
         callback = command.callback
         if callback is None and getattr(command, "commands", None):
             callback = next(iter(command.commands.values())).callback
