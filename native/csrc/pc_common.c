@@ -20,6 +20,8 @@ const char* pc_strerror(int code) {
             return "out of memory";
         case PC_ERR_ISA:
             return "instruction set unknown or not supported by this CPU/build";
+        case PC_ERR_ARG:
+            return "invalid argument (head dimension 0, non-finite lambda or causal not 0/1)";
         default:
             return "unknown error code";
     }

@@ -34,6 +34,7 @@ extern "C" {
 #define PC_ERR_THREADS -4
 #define PC_ERR_NOMEM -5
 #define PC_ERR_ISA -6
+#define PC_ERR_ARG -7
 #define PC_MAX_THREADS 256
 
 /* Message for a return code (static storage; "unknown error code" for unknown codes). */

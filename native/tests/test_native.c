@@ -244,7 +244,7 @@ static void check_errors(void) {
     CHECK(pc_set_isa("auto") == PC_OK, "set_isa auto");
     CHECK(strcmp(pc_strerror(PC_OK), "ok") == 0, "strerror ok");
     const int codes[] = {PC_ERR_NULL, PC_ERR_BITS, PC_ERR_SIZE, PC_ERR_THREADS, PC_ERR_NOMEM,
-                         PC_ERR_ISA};
+                         PC_ERR_ISA,  PC_ERR_ARG};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; ++i)
         CHECK(strcmp(pc_strerror(codes[i]), "unknown error code") != 0, "code %d", codes[i]);
     CHECK(strcmp(pc_strerror(12345), "unknown error code") == 0, "unknown code");

@@ -8,6 +8,14 @@ arXiv 2410.00907) on float32, bit-exact with ``papercraft_lmul.reference.lmul_bi
 - ``lgemm(a, b, k=23, threads=1)``: ``[m, n] @ [n, p]``, float32 accumulation in index order
   (results do not depend on ``threads``).
 
+Differential attention (Ye et al. 2024, "Differential Transformer", arXiv 2410.05258):
+
+- ``diffattn(q1, k1, q2, k2, v, lam, causal=True, threads=1)``: float32 C-contiguous
+  [..., n, d] inputs (v: [..., n, 2d]) ->
+  softmax(q1 k1^T / sqrt(d)) v - lam softmax(q2 k2^T / sqrt(d)) v, fused (one pass over the
+  keys, two online softmaxes, no n x n matrix);
+  ``diffattn_scratch_bytes(bh, n, d, threads)``: the scratch memory it allocates.
+
 Arguments are checked before any native call (``ValueError``). ``available()`` says whether
 the compiled extension loaded; if it did not, the kernels raise ``ImportError`` saying how to
 build it. ``isa()`` / ``set_isa(name)`` report and choose the instruction set the kernels use.
@@ -15,6 +23,7 @@ build it. ``isa()`` / ``set_isa(name)`` report and choose the instruction set th
 
 from __future__ import annotations
 
+from papercraft_native.diffattn import diffattn, diffattn_scratch_bytes
 from papercraft_native.lmul import (
     MAX_THREADS,
     available,
@@ -25,5 +34,15 @@ from papercraft_native.lmul import (
     set_isa,
 )
 
-__all__ = ["MAX_THREADS", "available", "isa", "ldot", "lgemm", "lmul", "set_isa"]
+__all__ = [
+    "MAX_THREADS",
+    "available",
+    "diffattn",
+    "diffattn_scratch_bytes",
+    "isa",
+    "ldot",
+    "lgemm",
+    "lmul",
+    "set_isa",
+]
 __version__ = "0.1.0"

@@ -18,8 +18,8 @@ from cffi import FFI
 NATIVE = Path(__file__).resolve().parents[2]
 CSRC = NATIVE / "csrc"
 
-HEADERS = ["pc_lmul.h"]
-SOURCES = ["pc_common.c", "pc_lmul.c"]
+HEADERS = ["pc_lmul.h", "pc_diffattn.h"]
+SOURCES = ["pc_common.c", "pc_lmul.c", "pc_diffattn.c"]
 # Flags: optimise, but never -march=native (the library must run on any CPU of its
 # architecture); the kernels pick AVX-512 / AVX2 / baseline code at run time themselves.
 # No -ffast-math: the kernels depend on IEEE NaN/Inf and on the order of float additions.
