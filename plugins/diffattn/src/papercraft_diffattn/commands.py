@@ -1,0 +1,404 @@
+"""``papercraft diffattn ...``: train, compare, needle, attention-mass, outliers.
+
+Heavy imports (torch, matplotlib) happen inside the commands. User mistakes (bad options,
+a missing run folder, a run folder holding another config) are PapercraftErrors: one line
+on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from papercraft.errors import PapercraftError
+
+HELP = ("Differential Transformer (Ye et al. 2024): train tiny byte-level LMs, compare them "
+        "with a Transformer, and run the paper's diagnostics.")
+
+# Defaults shared by the commands (compare and outliers share runs, needle and
+# attention-mass share runs: the same defaults make the second command reuse them).
+LM_DEFAULTS = {"steps": 1000, "d_model": 64, "layers": 4, "heads": 4, "seq_len": 128,
+               "batch": 16, "lr": 3e-3}
+NEEDLE_DEFAULTS = {"steps": 1000, "d_model": 64, "layers": 2, "heads": 4, "seq_len": 192,
+                   "batch": 16, "lr": 3e-3}
+
+
+def _echo(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """ValueError (bad sizes, options) -> PapercraftError."""
+    try:
+        yield
+    except PapercraftError:
+        raise
+    except (ValueError, FileNotFoundError) as exc:
+        raise PapercraftError(str(exc), exit_code=2) from None
+
+
+def _set_threads(threads: int) -> None:
+    import torch
+
+    if threads < 0:
+        raise PapercraftError(f"--threads must be >= 0, got {threads}", exit_code=2)
+    if threads:
+        torch.set_num_threads(threads)
+
+
+def _config(arch: str, task: str, task_options: dict[str, Any], steps: int, seed: int,
+            d_model: int, layers: int, heads: int, seq_len: int, batch: int, lr: float,
+            warmup: int, eval_every: int, eval_batches: int, corpus_bytes: int):  # noqa: ANN202
+    from papercraft_diffattn.train import TrainConfig
+
+    if arch not in ("transformer", "diff"):
+        raise PapercraftError(f"unknown --arch {arch!r}; choose transformer or diff",
+                              exit_code=2)
+    with _user_errors():
+        return TrainConfig(
+            arch=arch, task=task, task_options=task_options, steps=steps, seed=seed,
+            d_model=d_model, layers=layers, heads=heads, seq_len=seq_len, batch=batch, lr=lr,
+            warmup=warmup, eval_every=eval_every, eval_batches=eval_batches,
+            corpus_bytes=corpus_bytes,
+        ).resolved()
+
+
+def _param_line(config: Any) -> str:
+    from papercraft_diffattn.lm import parameter_counts
+
+    counts = parameter_counts(config.lm_config())
+    t, d = counts["transformer"], counts["diff"]
+    return (f"parameters: Transformer {t:,} ({config.heads} heads), Diff {d:,} "
+            f"({config.heads // 2} differential heads; +{d - t} from lambda and sub-layer norm,"
+            f" {100 * (d - t) / t:+.3f}%)")
+
+
+def _print(data: dict[str, Any], as_json: bool, rows: list[list[Any]], columns: list[str],
+           title: str) -> None:
+    from papercraft.cli.output import print_json, print_table
+
+    if as_json:
+        print_json(data)
+    else:
+        print_table(rows, columns, title=title)
+
+
+def _seed_list(seeds: int, first_seed: int) -> list[int]:
+    if seeds < 1:
+        raise PapercraftError(f"--seeds must be positive, got {seeds}", exit_code=2)
+    return list(range(first_seed, first_seed + seeds))
+
+
+def _counts(text: str, option: str = "--counts") -> list[int]:
+    try:
+        counts = [int(c) for c in text.split(",") if c.strip()]
+    except ValueError:
+        raise PapercraftError(f"{option} must be comma-separated integers, got {text!r}",
+                              exit_code=2) from None
+    if not counts or min(counts) < 1:
+        raise PapercraftError(f"{option} must be positive integers, got {text!r}", exit_code=2)
+    return counts
+
+
+def _command_line(name: str, **options: Any) -> str:
+    parts = [f"papercraft diffattn {name}"]
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            if value:
+                parts.append(flag)
+        elif value is not None:
+            parts.append(f"{flag} {value}")
+    return " ".join(parts)
+
+
+# -- train -----------------------------------------------------------------------------------
+
+
+def train_command(
+    arch: str = typer.Option("transformer", "--arch", help="transformer or diff."),
+    steps: int = typer.Option(1000, "--steps", help="Optimizer steps."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the initialisation and of the batches."),
+    d_model: int = typer.Option(128, "--d-model", help="Model width."),
+    layers: int = typer.Option(4, "--layers", help="Blocks."),
+    heads: int = typer.Option(4, "--heads", help="Transformer heads (Diff uses half as many)."),
+    seq_len: int = typer.Option(128, "--seq-len", help="Context length in bytes."),
+    batch: int = typer.Option(16, "--batch", help="Sequences per step."),
+    lr: float = typer.Option(2e-3, "--lr", help="Peak learning rate (AdamW, cosine decay)."),
+    warmup: int = typer.Option(-1, "--warmup", help="Warmup steps (-1: min(100, steps/10))."),
+    eval_every: int = typer.Option(-1, "--eval-every",
+                                   help="Evaluate and checkpoint every K steps (-1: steps/10)."),
+    eval_batches: int = typer.Option(8, "--eval-batches", help="Validation batches per eval."),
+    out: Path | None = typer.Option(None, "--out",
+                                    help="Run folder (default diffattn-runs/ARCH-seedS)."),
+    resume: bool = typer.Option(False, "--resume",
+                                help="Continue the run in --out from its checkpoint."),
+    stop_at: int | None = typer.Option(None, "--stop-at",
+                                       help="Stop after this step, with a checkpoint."),
+    threads: int = typer.Option(1, "--threads", help="Torch threads (0: torch's default)."),
+    corpus_bytes: int = typer.Option(4_000_000, "--corpus-bytes", hidden=True,
+                                     help="Cap on the corpus size."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Train a byte-level LM (Transformer or Diff) on stdlib docstrings."""
+    if stop_at is not None and stop_at < 1:
+        raise PapercraftError(f"--stop-at must be a step >= 1, got {stop_at}", exit_code=2)
+    config = _config(arch, "lm", {}, steps, seed, d_model, layers, heads, seq_len, batch, lr,
+                     warmup, eval_every, eval_batches, corpus_bytes)
+    _set_threads(threads)
+    from papercraft_diffattn.train import train_run
+
+    run_dir = out or Path("diffattn-runs") / f"{arch}-seed{seed}"
+    _echo(_param_line(config))
+    with _user_errors():
+        summary = train_run(config, run_dir, mode="resume" if resume else "new",
+                            stop_at=stop_at, progress=not no_progress, log=_echo)
+    summary["run_dir"] = str(run_dir)
+    keys = ("arch", "seed", "step", "steps", "finished", "params", "final_val_loss",
+            "best_val_loss", "final_train_loss", "seconds", "run_dir")
+    _print(summary, as_json, [[k, summary[k]] for k in keys], ["field", "value"],
+           f"{arch} run")
+
+
+# -- compare ---------------------------------------------------------------------------------
+
+
+def compare_command(
+    steps: int = typer.Option(LM_DEFAULTS["steps"], "--steps", help="Optimizer steps per run."),
+    seeds: int = typer.Option(3, "--seeds", help="Seeds per architecture (at least 3)."),
+    first_seed: int = typer.Option(0, "--first-seed", help="Seeds are S, S+1, ..."),
+    d_model: int = typer.Option(LM_DEFAULTS["d_model"], "--d-model", help="Model width."),
+    layers: int = typer.Option(LM_DEFAULTS["layers"], "--layers", help="Blocks."),
+    heads: int = typer.Option(LM_DEFAULTS["heads"], "--heads",
+                              help="Transformer heads (Diff uses half as many)."),
+    seq_len: int = typer.Option(LM_DEFAULTS["seq_len"], "--seq-len", help="Context in bytes."),
+    batch: int = typer.Option(LM_DEFAULTS["batch"], "--batch", help="Sequences per step."),
+    lr: float = typer.Option(LM_DEFAULTS["lr"], "--lr", help="Peak learning rate."),
+    warmup: int = typer.Option(-1, "--warmup", help="Warmup steps (-1: min(100, steps/10))."),
+    eval_every: int = typer.Option(-1, "--eval-every", help="Evaluate every K steps (-1: N/10)."),
+    eval_batches: int = typer.Option(8, "--eval-batches", help="Validation batches per eval."),
+    out: Path = typer.Option(Path("diffattn-compare"), "--out", help="Output folder."),
+    threads: int = typer.Option(1, "--threads", help="Torch threads (0: torch's default)."),
+    corpus_bytes: int = typer.Option(4_000_000, "--corpus-bytes", hidden=True, help="Corpus cap."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+    as_json: bool = typer.Option(False, "--json", help="Print report.json."),
+) -> None:
+    """Train Transformer and Diff with the same data, budget and seeds; report mean ± std."""
+    seed_list = _seed_list(seeds, first_seed)
+    from papercraft_diffattn.compare import check_seeds, headline, run_compare
+
+    check_seeds(seed_list)
+    base = _config("transformer", "lm", {}, steps, first_seed, d_model, layers, heads,
+                   seq_len, batch, lr, warmup, eval_every, eval_batches, corpus_bytes)
+    _set_threads(threads)
+    _echo(_param_line(base))
+    command = _command_line("compare", steps=steps, seeds=seeds, d_model=d_model,
+                            layers=layers, heads=heads, seq_len=seq_len, batch=batch, lr=lr,
+                            out=out)
+    with _user_errors():
+        report = run_compare(base, seed_list, out, progress=not no_progress, log=_echo,
+                             command=command)
+    _echo(headline(report))
+    a = report["archs"]
+    rows = [[arch, a[arch]["params"], f"{a[arch]['val_loss']['mean']:.4f}",
+             f"{a[arch]['val_loss']['std']:.4f}",
+             " ".join(f"{v:.4f}" for v in a[arch]["val_loss_per_seed"].values())]
+            for arch in ("transformer", "diff")]
+    _print(report, as_json, rows, ["arch", "params", "val loss mean", "std", "per seed"],
+           f"compare: {out}/report.md")
+
+
+# -- needle / attention-mass ----------------------------------------------------------------
+
+
+def _needle_base(steps: int, first_seed: int, d_model: int, layers: int, heads: int,
+                 seq_len: int, batch: int, lr: float, counts: list[int], queries: int,
+                 corpus_bytes: int):  # noqa: ANN202
+    config = _config("transformer", "needle", {"counts": counts, "queries": queries,
+                                               "digits": 4},
+                     steps, first_seed, d_model, layers, heads, seq_len, batch, lr, -1, -1, 4,
+                     corpus_bytes)
+    from papercraft_diffattn.needle import NeedleTask
+
+    with _user_errors():  # validates seq_len against the needle counts, without data
+        import torch
+
+        dummy = torch.zeros(seq_len + 2, dtype=torch.long)
+        NeedleTask(dummy, dummy, seq_len, counts=tuple(counts), queries=queries)
+    return config
+
+
+def needle_command(
+    steps: int = typer.Option(NEEDLE_DEFAULTS["steps"], "--steps", help="Training steps per run."),
+    seeds: int = typer.Option(3, "--seeds", help="Seeds per architecture."),
+    first_seed: int = typer.Option(0, "--first-seed", help="Seeds are S, S+1, ..."),
+    counts: str = typer.Option("1,2,4", "--counts",
+                               help="Needle counts N (trained mixed, evaluated each)."),
+    queries: int = typer.Option(2, "--queries", help="Queries R per sample (R = min(N, queries))."),
+    eval_samples: int = typer.Option(200, "--eval-samples", help="Evaluation samples per N."),
+    d_model: int = typer.Option(NEEDLE_DEFAULTS["d_model"], "--d-model", help="Model width."),
+    layers: int = typer.Option(NEEDLE_DEFAULTS["layers"], "--layers", help="Blocks."),
+    heads: int = typer.Option(NEEDLE_DEFAULTS["heads"], "--heads", help="Transformer heads."),
+    seq_len: int = typer.Option(NEEDLE_DEFAULTS["seq_len"], "--seq-len", help="Context in bytes."),
+    batch: int = typer.Option(NEEDLE_DEFAULTS["batch"], "--batch", help="Sequences per step."),
+    lr: float = typer.Option(NEEDLE_DEFAULTS["lr"], "--lr", help="Peak learning rate."),
+    out: Path = typer.Option(Path("diffattn-needle"), "--out", help="Output folder."),
+    threads: int = typer.Option(1, "--threads", help="Torch threads (0: torch's default)."),
+    corpus_bytes: int = typer.Option(4_000_000, "--corpus-bytes", hidden=True, help="Corpus cap."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+    as_json: bool = typer.Option(False, "--json", help="Print needle.json."),
+) -> None:
+    """Multi-needle retrieval: train both archs on a byte-level needle task, accuracy per N."""
+    seed_list = _seed_list(seeds, first_seed)
+    count_list = _counts(counts)
+    if queries < 1 or eval_samples < 1:
+        raise PapercraftError("--queries and --eval-samples must be positive", exit_code=2)
+    base = _needle_base(steps, first_seed, d_model, layers, heads, seq_len, batch, lr,
+                        count_list, queries, corpus_bytes)
+    _set_threads(threads)
+    from papercraft_diffattn.diagnostics import needle_headline, run_needle
+    from papercraft_diffattn.report import fmt_pm
+
+    _echo(_param_line(base))
+    with _user_errors():
+        report = run_needle(base, seed_list, out, eval_counts=count_list, queries=queries,
+                            eval_samples=eval_samples, progress=not no_progress, log=_echo)
+    _echo(needle_headline(report))
+    rows = []
+    for arch in ("transformer", "diff"):
+        acc = report["archs"][arch]["accuracy"]
+        rows.append([arch, *(fmt_pm(acc[s], 2) for s in report["settings"])])
+        rows.append([f"{arch} (paper 4K)",
+                     *("" if v is None else f"{v:.2f}" for v in report["paper"][arch])])
+    _print(report, as_json, rows, ["arch", *report["settings"]], f"needle: {out}/needle.md")
+
+
+def attention_mass_command(
+    needles: str = typer.Option("1,2,4", "--needles",
+                                help="Needle counts N of the evaluation samples."),
+    layer: str = typer.Option("last", "--layer", help="Summary in the figure: last or all (mean)."),
+    eval_samples: int = typer.Option(100, "--eval-samples", help="Evaluation samples per N."),
+    steps: int = typer.Option(NEEDLE_DEFAULTS["steps"], "--steps", help="Training steps per run."),
+    seeds: int = typer.Option(3, "--seeds", help="Seeds per architecture."),
+    first_seed: int = typer.Option(0, "--first-seed", help="Seeds are S, S+1, ..."),
+    counts: str = typer.Option("1,2,4", "--counts", help="Needle counts the runs train on."),
+    queries: int = typer.Option(2, "--queries", help="Queries R per sample (R = min(N, queries))."),
+    d_model: int = typer.Option(NEEDLE_DEFAULTS["d_model"], "--d-model", help="Model width."),
+    layers: int = typer.Option(NEEDLE_DEFAULTS["layers"], "--layers", help="Blocks."),
+    heads: int = typer.Option(NEEDLE_DEFAULTS["heads"], "--heads", help="Transformer heads."),
+    seq_len: int = typer.Option(NEEDLE_DEFAULTS["seq_len"], "--seq-len", help="Context in bytes."),
+    batch: int = typer.Option(NEEDLE_DEFAULTS["batch"], "--batch", help="Sequences per step."),
+    lr: float = typer.Option(NEEDLE_DEFAULTS["lr"], "--lr", help="Peak learning rate."),
+    out: Path = typer.Option(Path("diffattn-needle"), "--out",
+                             help="Output folder (the needle command's runs are reused)."),
+    threads: int = typer.Option(1, "--threads", help="Torch threads (0: torch's default)."),
+    corpus_bytes: int = typer.Option(4_000_000, "--corpus-bytes", hidden=True, help="Corpus cap."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+    as_json: bool = typer.Option(False, "--json", help="Print attention_mass.json."),
+) -> None:
+    """Share of attention on the answer needle vs noise, from the answer position."""
+    seed_list = _seed_list(seeds, first_seed)
+    count_list = _counts(counts)
+    needle_list = _counts(needles, "--needles")
+    if layer not in ("last", "all"):
+        raise PapercraftError(f"--layer must be last or all, got {layer!r}", exit_code=2)
+    if eval_samples < 1:
+        raise PapercraftError("--eval-samples must be positive", exit_code=2)
+    base = _needle_base(steps, first_seed, d_model, layers, heads, seq_len, batch, lr,
+                        count_list, queries, corpus_bytes)
+    if max(needle_list) > max(count_list):
+        _echo(f"warning: the runs train on N <= {max(count_list)}; evaluating "
+              f"N = {max(needle_list)}")
+    _set_threads(threads)
+    from papercraft_diffattn.diagnostics import attention_headline, run_attention_mass
+
+    with _user_errors():
+        report = run_attention_mass(base, seed_list, out, needles=needle_list, queries=queries,
+                                    eval_samples=eval_samples, layer=layer,
+                                    progress=not no_progress, log=_echo)
+    _echo(attention_headline(report))
+    rows = []
+    for setting in report["settings"]:
+        for arch in ("transformer", "diff"):
+            for name in ("last layer", "all layers"):
+                st = report["archs"][arch][setting][name]
+                rows.append([setting, arch, name, *(f"{st[k]['mean']:.3f}" for k in
+                                                    ("answer_share", "distractors_share",
+                                                     "noise_share", "other_share"))])
+    _print(report, as_json, rows, ["setting", "arch", "layers", "answer", "other needles",
+                                   "noise", "query lines"],
+           f"attention mass: {out}/attention_mass.md")
+
+
+# -- outliers --------------------------------------------------------------------------------
+
+
+def outliers_command(
+    run_dirs: list[Path] | None = typer.Argument(
+        None, help="Run folders, or folders with runs/ (e.g. a compare --out). "
+        "None: train (or reuse) the compare runs in --out."),
+    batches: int = typer.Option(4, "--batches", help="Validation batches per run."),
+    steps: int = typer.Option(LM_DEFAULTS["steps"], "--steps",
+                              help="Training steps (no run folders)."),
+    seeds: int = typer.Option(3, "--seeds", help="Seeds per architecture (no run folders)."),
+    first_seed: int = typer.Option(0, "--first-seed", help="Seeds are S, S+1, ..."),
+    d_model: int = typer.Option(LM_DEFAULTS["d_model"], "--d-model", help="Model width."),
+    layers: int = typer.Option(LM_DEFAULTS["layers"], "--layers", help="Blocks."),
+    heads: int = typer.Option(LM_DEFAULTS["heads"], "--heads", help="Transformer heads."),
+    seq_len: int = typer.Option(LM_DEFAULTS["seq_len"], "--seq-len", help="Context in bytes."),
+    batch: int = typer.Option(LM_DEFAULTS["batch"], "--batch", help="Sequences per step."),
+    lr: float = typer.Option(LM_DEFAULTS["lr"], "--lr", help="Peak learning rate."),
+    out: Path = typer.Option(Path("diffattn-compare"), "--out", help="Output folder."),
+    threads: int = typer.Option(1, "--threads", help="Torch threads (0: torch's default)."),
+    corpus_bytes: int = typer.Option(4_000_000, "--corpus-bytes", hidden=True, help="Corpus cap."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+    as_json: bool = typer.Option(False, "--json", help="Print outliers.json."),
+) -> None:
+    """Top activations vs median of |attention logits| and |hidden states| per arch."""
+    if batches < 1:
+        raise PapercraftError(f"--batches must be positive, got {batches}", exit_code=2)
+    base = None
+    seed_list: list[int] = []
+    if not run_dirs:
+        seed_list = _seed_list(seeds, first_seed)
+        base = _config("transformer", "lm", {}, steps, first_seed, d_model, layers, heads,
+                       seq_len, batch, lr, -1, -1, 8, corpus_bytes)
+    _set_threads(threads)
+    from papercraft_diffattn.diagnostics import outliers_headline, run_outliers
+
+    with _user_errors():
+        report = run_outliers(run_dirs or [], out, base=base, seeds=seed_list, batches=batches,
+                              progress=not no_progress, log=_echo)
+    _echo(outliers_headline(report))
+    rows = []
+    for run in report["runs"]:
+        lg, hs = run["attention_logits"], run["hidden_states"]
+        rows.append([run["arch"], run["seed"], f"{lg['top1']:.2f}", f"{lg['median']:.3f}",
+                     f"{hs['top1']:.2f}", f"{hs['median']:.3f}", run["run_dir"]])
+    _print(report, as_json, rows, ["arch", "seed", "logit top-1", "logit median",
+                                   "hidden top-1", "hidden median", "run"],
+           f"outliers: {out}/outliers.md")
+
+
+COMMANDS: dict[str, Callable[..., None]] = {
+    "train": train_command,
+    "compare": compare_command,
+    "needle": needle_command,
+    "attention-mass": attention_mass_command,
+    "outliers": outliers_command,
+}
+
+
+def register_cli(cli: typer.Typer) -> None:
+    """Add the ``diffattn`` sub-app to the root command line."""
+    from papercraft.cli.groups import group
+
+    app = group(cli, "diffattn", help=HELP)
+    for name, func in COMMANDS.items():
+        app.command(name)(func)

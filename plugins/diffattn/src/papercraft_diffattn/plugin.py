@@ -1,0 +1,79 @@
+"""Registration of the Differential Transformer plugin: layers, kernels, commands and demo.
+
+Imports nothing heavy: every record names its code lazily.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from papercraft import hookimpl
+from papercraft.registry import AttentionRecord, DemoRecord
+
+PAPERCRAFT_API_VERSION = "1.0"
+
+_KERNELS = "papercraft_diffattn.kernels"
+
+
+@hookimpl
+def register_attention(register) -> None:  # noqa: ANN001
+    # Layers and kernels share one name space: the layer is "multihead-diffattn" (its class
+    # name), the fused kernel "diff", checked against "diff-torch" by `attention bench`.
+    register(
+        AttentionRecord(
+            name="multihead-diffattn",
+            summary="Multi-head differential attention (Ye et al. 2024), official parameter "
+            "names; num_heads = half the baseline's.",
+            kind="layer",
+            target="papercraft_diffattn.layer:MultiheadDiffAttn",
+        )
+    )
+    register(
+        AttentionRecord(
+            name="mha",
+            summary="Baseline multi-head attention of the Diff Transformer paper (rotary, GQA).",
+            kind="layer",
+            target="papercraft_diffattn.mha:MultiheadAttention",
+        )
+    )
+    for name, attr, summary in (
+        ("diff", "diff_kernel", "Differential attention, fused C kernel (float32, CPU): one "
+         "pass, two online softmaxes, no N x N matrix."),
+        ("diff-numba", "diff_kernel_numba", "Differential attention, Numba CPU kernel."),
+        ("diff-torch", "diff_kernel_torch", "Differential attention as two SDPA calls and a "
+         "subtraction (the reference)."),
+    ):
+        register(
+            AttentionRecord(
+                name=name,
+                summary=summary,
+                kind="kernel",
+                target=f"{_KERNELS}:{attr}",
+                reference=None if name == "diff-torch" else "diff-torch",
+                signature="diff",
+                inputs=f"{_KERNELS}:bench_inputs",
+            )
+        )
+
+
+@hookimpl
+def register_commands(cli) -> None:  # noqa: ANN001
+    if importlib.util.find_spec("papercraft_diffattn.commands") is None:
+        return  # the training commands are not part of this installation
+    from papercraft_diffattn.commands import register_cli
+
+    register_cli(cli)
+
+
+@hookimpl
+def register_demos(register) -> None:  # noqa: ANN001
+    register(
+        DemoRecord(
+            name="diffattn",
+            summary="Tiny causal LMs with Transformer vs Differential Transformer attention on "
+            "embedded text: validation loss over 3 seeds.",
+            run="papercraft_diffattn.demo:run",
+            shows="val loss Transformer vs Diff (3 seeds)",
+            full_command="papercraft diffattn compare --steps 2000 --seeds 3",
+        )
+    )

@@ -1,0 +1,160 @@
+"""Checks of the Numba CUDA differential-attention kernel against float64 / torch references.
+
+Used by ``test_kernels.py`` (under Numba's CUDA simulator, in a subprocess, since
+NUMBA_ENABLE_CUDASIM must be set before numba is imported) and as a script on a GPU machine
+without pytest or our installed packages (``bench/gpu_diffattn.sh``)::
+
+    PYTHONPATH=plugins/diffattn/src:core \
+        python plugins/diffattn/tests/diffattn_cuda_checks.py --device
+
+``--sim`` sets NUMBA_ENABLE_CUDASIM=1 itself (before importing numba); ``--device`` insists on
+a real GPU; ``--json PATH`` writes a summary. Exit status 0 when every check passes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def _import_backend():  # noqa: ANN202
+    try:
+        from papercraft_diffattn import kernel_cuda
+    except ImportError:
+        sys.path.insert(0, str(SRC))
+        from papercraft_diffattn import kernel_cuda
+    return kernel_cuda
+
+
+def reference64(q1, k1, q2, k2, v, lam: float, causal: bool):  # noqa: ANN001, ANN201
+    """float64 numpy: (softmax(q1 k1^T/sqrt(d)) - lam softmax(q2 k2^T/sqrt(d))) v."""
+    import numpy as np
+
+    q1, k1, q2, k2, v = (np.asarray(a, np.float64) for a in (q1, k1, q2, k2, v))
+    n, d = q1.shape[-2:]
+
+    def softmax(q, k):  # noqa: ANN001, ANN202
+        s = q @ np.swapaxes(k, -1, -2) / math.sqrt(d)
+        if causal:
+            s = np.where(np.triu(np.ones((n, n), bool), 1), -np.inf, s)
+        e = np.exp(s - s.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+
+    return (softmax(q1, k1) - lam * softmax(q2, k2)) @ v
+
+
+def _inputs(rng, b: int, h: int, n: int, d: int):  # noqa: ANN001, ANN202
+    import numpy as np
+
+    qk = [rng.standard_normal((b, h, n, d)).astype(np.float32) for _ in range(4)]
+    return (*qk, rng.standard_normal((b, h, n, 2 * d)).astype(np.float32))
+
+
+def run_checks(large: bool = False) -> dict:
+    """Every check; raises AssertionError on the first failure."""
+    import numpy as np
+
+    kc = _import_backend()
+    if not kc.available():
+        raise RuntimeError("no CUDA GPU and no simulator")
+    sim = kc.simulator_enabled()
+    summary: dict = {"simulator": sim, "checks": []}
+    if sim:  # a Python thread per CUDA thread: few threads, several key tiles per row
+        kc.THREADS = 4
+
+    def done(name: str, start: float, err: float | None = None) -> None:
+        row = {"check": name, "seconds": round(time.perf_counter() - start, 3)}
+        if err is not None:
+            row["max_abs_error"] = err
+        summary["checks"].append(row)
+        print(f"ok  {name}  ({row['seconds']:.2f} s)" + ("" if err is None else f"  err {err:.2e}"),
+              flush=True)
+
+    rng = np.random.default_rng(2024)
+    shapes = [(1, 1, 1, 1), (1, 2, 9, 3), (2, 1, 6, 4)]
+    if not sim:
+        shapes += [(1, 2, 130, 64), (2, 3, 257, 32), (1, 1, 300, 128), (1, 1, 77, 256)]
+    for b, h, n, d in shapes:
+        for causal in (True, False):
+            t = time.perf_counter()
+            args = _inputs(rng, b, h, n, d)
+            got = kc.diffattn_numpy(*args, 0.37, causal)
+            want = reference64(*args, 0.37, causal)
+            assert got.shape == want.shape and got.dtype == np.float32
+            err = float(np.abs(got - want).max())
+            assert err <= 1e-5, f"{(b, h, n, d)} causal={causal}: max error {err}"
+            done(f"numpy in/out {(b, h, n, d)} causal={causal}", t, err)
+
+    t = time.perf_counter()
+    try:
+        kc.diffattn_numpy(*_inputs(rng, 1, 1, 2, kc.MAX_D + 1), 0.5, True)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("d > MAX_D must raise ValueError")
+    done("d > MAX_D is a ValueError", t)
+
+    if not sim:
+        try:
+            import torch
+            import torch.nn.functional as F
+
+            cuda_torch = torch.cuda.is_available()
+        except ImportError:
+            cuda_torch = False
+        if cuda_torch:
+            sizes = [(1, 8, 1024, 64)] + ([(1, 8, 2048, 64), (2, 4, 4097, 64)] if large else [])
+            for b, h, n, d in sizes:
+                t = time.perf_counter()
+                g = torch.Generator(device="cuda").manual_seed(n)
+                q1, k1, q2, k2 = (torch.randn(b, h, n, d, device="cuda", generator=g)
+                                  for _ in range(4))
+                v = torch.randn(b, h, n, 2 * d, device="cuda", generator=g)
+                got = kc.diff_attention_cuda(q1, k1, q2, k2, v, 0.37, True)
+                want = (F.scaled_dot_product_attention(q1.double(), k1.double(), v.double(),
+                                                       is_causal=True)
+                        - 0.37 * F.scaled_dot_product_attention(q2.double(), k2.double(),
+                                                                v.double(), is_causal=True))
+                err = float((got.double() - want).abs().max())
+                assert got.device.type == "cuda" and got.shape == want.shape
+                assert err <= 1e-5, f"torch tensors {(b, h, n, d)}: max error {err}"
+                done(f"CUDA tensors vs torch SDPA (float64) {(b, h, n, d)}", t, err)
+        else:
+            print("torch with CUDA not available: tensor checks skipped", flush=True)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sim", action="store_true", help="use Numba's CUDA simulator")
+    parser.add_argument("--device", action="store_true", help="require a real GPU")
+    parser.add_argument("--large", action="store_true", help="add large sizes (GPU only)")
+    parser.add_argument("--json", help="write a summary here")
+    args = parser.parse_args(argv)
+    if args.sim:
+        os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+    kc = _import_backend()
+    if args.device and (kc.simulator_enabled() or not kc.available()):
+        print("no real CUDA GPU available", file=sys.stderr)
+        return 2
+    try:
+        summary = run_checks(large=args.large)
+    except AssertionError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    summary["passed"] = True
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2))
+    print("diffattn CUDA checks passed", "(simulator)" if summary["simulator"] else "(GPU)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
