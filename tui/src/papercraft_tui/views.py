@@ -27,7 +27,7 @@ from textual.widgets.option_list import Option
 
 from papercraft.plugins import PluginInfo, PluginManager
 from papercraft_tui import data
-from papercraft_tui.runner import ProcessRun
+from papercraft_tui.runner import ProcessRun, parse_command
 
 
 def _write(log: Log, line: str) -> None:
@@ -356,8 +356,6 @@ class RunView(Vertical):
         if not text:
             self._status(Text("Type a command first, e.g. arith mul 1.5 1.5 --json", "yellow"))
             return
-        from papercraft_tui.runner import parse_command
-
         try:
             arguments = parse_command(text)
         except ValueError as exc:
