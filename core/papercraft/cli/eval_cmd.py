@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,8 @@ def _resume_command(settings: Any, out: Path) -> str:
     if not settings.cache:
         words.append("--no-cache")
     words += ["--out", str(out), "--resume"]
+    import shlex
+
     return shlex.join(words)
 
 
