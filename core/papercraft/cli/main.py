@@ -43,7 +43,9 @@ class PapercraftGroup(TyperGroup):
             import typer.main
 
             sub_app, _ = lazy[cmd_name]
-            command = typer.main.get_command(sub_app)
+            # get_group, not get_command: a sub-app with one command stays a group
+            # (`papercraft NAME hello`), as add_typer made it.
+            command = typer.main.get_group(sub_app)
             command.name = cmd_name
             self.commands[cmd_name] = command
         return super().get_command(ctx, cmd_name)

@@ -46,5 +46,5 @@ def test_demo_on_smollm2(tmp_path) -> None:  # noqa: ANN001
 
     result = run(DemoContext(out_dir=tmp_path))
     assert result.figure.startswith("acc ")
-    assert result.details["samples"] == 12
+    assert result.details["samples"] == 9  # 3 templates x 2 sets + 3 originals
     assert (tmp_path / "run" / "results.json").is_file()
