@@ -8,7 +8,7 @@ import typer
 from typer.core import TyperGroup
 
 from papercraft._version import __version__
-from papercraft.cli.groups import new_app
+from papercraft.cli.groups import new_app, resolve_lazy
 from papercraft.cli.output import error
 from papercraft.errors import PapercraftError
 from papercraft.plugins import PluginManager
@@ -43,6 +43,7 @@ class PapercraftGroup(TyperGroup):
             import typer.main
 
             sub_app, _ = lazy[cmd_name]
+            resolve_lazy(sub_app)
             # get_group, not get_command: a sub-app with one command stays a group
             # (`papercraft NAME hello`), as add_typer made it.
             command = typer.main.get_group(sub_app)
@@ -125,8 +126,12 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
-def build_app(manager: PluginManager) -> typer.Typer:
-    """The root app with every plugin's commands; ``ctx.obj`` is ``manager``."""
+def build_app(manager: PluginManager, *, lazy: bool = False) -> typer.Typer:
+    """The root app with every plugin's commands; ``ctx.obj`` is ``manager``.
+
+    With ``lazy=False`` (tests, embedding) lazy sub-apps are filled at once; ``main`` keeps
+    them lazy and fills one only when it is used.
+    """
     app = new_app(
         help="papercraft: ML papers as plugins you run from the terminal.",
         cls=PapercraftGroup,
@@ -143,6 +148,10 @@ def build_app(manager: PluginManager) -> typer.Typer:
         ctx.obj = manager
 
     manager.register_commands(app, lambda: _snapshot(app), _restore)
+    if not lazy:
+        for info in app.registered_groups:
+            if info.typer_instance is not None:
+                resolve_lazy(info.typer_instance)
     return app
 
 
@@ -151,4 +160,4 @@ def main(argv: list[str] | None = None) -> None:
     # In strict mode (PAPERCRAFT_STRICT_PLUGINS=1) a broken plugin raises PluginError
     # here, with the original exception chained, for plugin authors to debug.
     manager = PluginManager.from_env()
-    lazy_command(build_app(manager)).main(args=argv, prog_name="papercraft")
+    lazy_command(build_app(manager, lazy=True)).main(args=argv, prog_name="papercraft")

@@ -3,13 +3,10 @@ its kernels, guarded commands, the demo record, and import hygiene."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
-import types
 
-import pytest
 from typer.testing import CliRunner
 
 from papercraft.cli.main import build_app
@@ -70,27 +67,19 @@ def test_demo_record() -> None:
     assert demo.full_command == "papercraft diffattn compare --steps 2000 --seeds 3"
 
 
-def test_commands_skipped_only_when_the_module_is_absent(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    real_find_spec = importlib.util.find_spec
+def test_commands_are_a_lazy_group() -> None:
+    import typer
 
-    def absent(name: str, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        if name == "papercraft_diffattn.commands":
-            return None
-        return real_find_spec(name, *args, **kwargs)
+    from papercraft.cli.groups import LAZY_REF, resolve_lazy
 
-    monkeypatch.setattr(importlib.util, "find_spec", absent)
-    plugin.register_commands(cli=object())  # nothing to import, nothing registered
-    monkeypatch.setattr(importlib.util, "find_spec", real_find_spec)
-
-    calls = []
-    fake = types.ModuleType("papercraft_diffattn.commands")
-    fake.register_cli = calls.append
-    fake.__spec__ = importlib.machinery.ModuleSpec("papercraft_diffattn.commands", None)
-    monkeypatch.setitem(sys.modules, "papercraft_diffattn.commands", fake)
-    sentinel = object()
-    plugin.register_commands(cli=sentinel)
-    assert calls == [sentinel]
+    cli = typer.Typer()
+    plugin.register_commands(cli=cli)
+    (info,) = cli.registered_groups
+    assert info.name == "diffattn"
+    assert getattr(info.typer_instance, LAZY_REF) == "papercraft_diffattn.commands:fill_app"
+    resolve_lazy(info.typer_instance)
+    names = [c.name for c in info.typer_instance.registered_commands]
+    assert names == ["train", "compare", "needle", "attention-mass", "outliers"]
 
 
 def test_registration_imports_nothing_heavy() -> None:
@@ -105,3 +94,18 @@ def test_registration_imports_nothing_heavy() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_lazy_command_group_through_the_real_entry_point(tmp_path) -> None:  # noqa: ANN001
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PAPERCRAFT_HOME": str(tmp_path),
+           "PAPERCRAFT_PLUGINS": "papercraft-diffattn"}
+    helped = subprocess.run([sys.executable, "-m", "papercraft", "--help"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert "diffattn" in helped.stdout
+    group = subprocess.run([sys.executable, "-m", "papercraft", "diffattn", "--help"], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert group.returncode == 0 and "compare" in group.stdout and "outliers" in group.stdout

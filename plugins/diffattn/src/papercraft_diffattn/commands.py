@@ -15,9 +15,7 @@ from typing import Any
 import typer
 
 from papercraft.errors import PapercraftError
-
-HELP = ("Differential Transformer (Ye et al. 2024): train tiny byte-level LMs, compare them "
-        "with a Transformer, and run the paper's diagnostics.")
+from papercraft_diffattn.plugin import COMMANDS_HELP as HELP  # noqa: E402
 
 # Defaults shared by the commands (compare and outliers share runs, needle and
 # attention-mass share runs: the same defaults make the second command reuse them).
@@ -395,10 +393,14 @@ COMMANDS: dict[str, Callable[..., None]] = {
 }
 
 
-def register_cli(cli: typer.Typer) -> None:
-    """Add the ``diffattn`` sub-app to the root command line."""
-    from papercraft.cli.groups import group
-
-    app = group(cli, "diffattn", help=HELP)
+def fill_app(app: typer.Typer) -> None:
+    """Add the ``diffattn`` commands to ``app`` (the lazy sub-app the plugin registers)."""
     for name, func in COMMANDS.items():
         app.command(name)(func)
+
+
+def register_cli(cli: typer.Typer) -> None:
+    """Add the ``diffattn`` sub-app to the root command line, filled at once."""
+    from papercraft.cli.groups import group
+
+    fill_app(group(cli, "diffattn", help=HELP))

@@ -5,12 +5,15 @@ Imports nothing heavy: every record names its code lazily.
 
 from __future__ import annotations
 
-import importlib.util
-
 from papercraft import hookimpl
 from papercraft.registry import AttentionRecord, DemoRecord
 
 PAPERCRAFT_API_VERSION = "1.0"
+
+COMMANDS_HELP = (
+    "Differential Transformer (Ye et al. 2024): train tiny byte-level LMs, compare them "
+    "with a Transformer, and run the paper's diagnostics."
+)
 
 _KERNELS = "papercraft_diffattn.kernels"
 
@@ -58,11 +61,10 @@ def register_attention(register) -> None:  # noqa: ANN001
 
 @hookimpl
 def register_commands(cli) -> None:  # noqa: ANN001
-    if importlib.util.find_spec("papercraft_diffattn.commands") is None:
-        return  # the training commands are not part of this installation
-    from papercraft_diffattn.commands import register_cli
+    from papercraft.cli.groups import lazy_group
 
-    register_cli(cli)
+    # the commands module is large: built only when `papercraft diffattn ...` is used
+    lazy_group(cli, "diffattn", COMMANDS_HELP, "papercraft_diffattn.commands:fill_app")
 
 
 @hookimpl
