@@ -18,7 +18,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Literal, TextIO
@@ -241,14 +241,18 @@ class PluginManager:
     # ----------------------------------------------------------------- calls
     def call_hook(self, hook_name: str, **kwargs: Any) -> None:
         """Call each implementation on its own; one that raises disables its plugin."""
+        for info, impl in self._active_impls(hook_name):
+            self._call_one(info, impl, hook_name, kwargs)
+
+    def _active_impls(self, hook_name: str) -> Iterator[tuple[PluginInfo, pluggy.HookImpl]]:
+        """(plugin, implementation) of ``hook_name`` in load order, for plugins still ok."""
         caller = getattr(self._pm.hook, hook_name)
         impls = {impl.plugin_name: impl for impl in caller.get_hookimpls()}
         for plugin_name in list(self._infos):
             impl = impls.get(plugin_name)
             info = self._infos[plugin_name]
-            if impl is None or info.status != "ok":
-                continue
-            self._call_one(info, impl, hook_name, kwargs)
+            if impl is not None and info.status == "ok":
+                yield info, impl
 
     def _call_one(
         self, info: PluginInfo, impl: pluggy.HookImpl, hook_name: str, kwargs: dict[str, Any]
@@ -270,13 +274,7 @@ class PluginManager:
         self, cli: Any, snapshot: Callable[[], Any], restore: Callable[[Any], None]
     ) -> None:
         """Call ``register_commands(cli)``; a plugin that raises has its additions undone."""
-        caller = self._pm.hook.register_commands
-        impls = {impl.plugin_name: impl for impl in caller.get_hookimpls()}
-        for plugin_name in list(self._infos):
-            impl = impls.get(plugin_name)
-            info = self._infos[plugin_name]
-            if impl is None or info.status != "ok":
-                continue
+        for info, impl in self._active_impls("register_commands"):
             state = snapshot()
             if not self._call_one(info, impl, "register_commands", {"cli": cli}):
                 restore(state)
@@ -292,14 +290,9 @@ class PluginManager:
     def _collect(self, area: str) -> dict[str, Record]:
         record_type = RECORD_TYPES[area]
         hook_name = AREA_HOOKS[area]
-        caller = getattr(self._pm.hook, hook_name)
-        impls = {impl.plugin_name: impl for impl in caller.get_hookimpls()}
         collected: dict[str, Record] = {}
-        for plugin_name in list(self._infos):
-            impl = impls.get(plugin_name)
-            info = self._infos[plugin_name]
-            if impl is None or info.status != "ok":
-                continue
+        for info, impl in self._active_impls(hook_name):
+            plugin_name = info.name
             pending: list[Record] = []
 
             def register(record: Any, _pending: list[Record] = pending) -> None:

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import torch
 
-from papercraft_lmul.reference import check_mantissa_bits, lmul_constant
-
-SIGN = 0x80000000
-ABS = 0x7FFFFFFF
-EXP = 0x7F800000
-MANT = 0x007FFFFF
-INF = 0x7F800000
-MIN_NORMAL = 0x00800000
-QNAN = 0x7FC00000
+from papercraft_lmul.reference import (
+    ABS,
+    EXP,
+    INF,
+    MIN_NORMAL,
+    QNAN,
+    SIGN,
+    check_mantissa_bits,
+    lmul_constant,
+)
 
 BLOCK_BYTES = 16 * 1024 * 1024
 """Upper bound on one int64 ``[..., m, chunk, p]`` block of :func:`lmatmul` (the finite path
