@@ -46,7 +46,7 @@ def tour_command(
 
     from papercraft.cli.output import print_table
     from papercraft.tour import (
-        default_out_dir,
+        prepare_out_dir,
         run_demo,
         select_demos,
         tour_meta,
@@ -57,8 +57,7 @@ def tour_command(
     if not demos:
         typer.echo("No demos registered.", err=True)
         raise typer.Exit(1)
-    out_dir = Path(out) if out is not None else default_out_dir()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = prepare_out_dir(out)
     console = Console(stderr=True)
     meta = tour_meta()
     outcomes = []
@@ -66,19 +65,24 @@ def tour_command(
         prefix = f"[{index}/{len(demos)}] {record.plugin} / {record.name}"
         with console.status(prefix) as status:
             outcome = run_demo(
-                record, out_dir, lambda message, p=prefix, s=status: s.update(f"{p}: {message}")
+                record, out_dir, lambda message, p=prefix, s=status: s.update(f"{p}: {message}"),
+                manager=ctx.obj,
             )
         mark = "ok" if outcome.status == "ok" else "FAILED"
         shown = outcome.figure or outcome.error
-        console.print(f"{prefix}: {mark} in {outcome.seconds:.1f} s  {shown}")
+        console.print(f"{prefix}: {mark} in {outcome.seconds:.1f} s  {shown}", markup=False)
+        if outcome.figures:
+            console.print(f"    figures: {', '.join(outcome.figures)}", markup=False)
         outcomes.append(outcome)
         write_report(out_dir, outcomes, meta)
     rows = [
         [o.plugin, o.name, o.shows, o.figure if o.status == "ok" else o.error,
-         f"{o.seconds:.1f}", o.status]
+         "\n".join(o.figures), f"{o.seconds:.1f}", o.status]
         for o in outcomes
     ]
-    print_table(rows, ["plugin", "demo", "what it shows", "figure", "seconds", "status"])
+    print_table(
+        rows, ["plugin", "demo", "what it shows", "figure", "figures", "seconds", "status"]
+    )
     typer.echo(f"Report: {out_dir / 'report.md'}", err=True)
     if any(o.status != "ok" for o in outcomes):
         raise typer.Exit(1)

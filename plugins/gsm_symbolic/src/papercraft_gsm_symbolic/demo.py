@@ -25,7 +25,6 @@ def run(ctx: DemoContext) -> DemoResult:
     """Evaluate smollm2 on a small GSM-Symbolic run and report accuracy by set."""
     from papercraft.evaluation.runner import Evaluation, RunSettings
     from papercraft.models.resolve import load_model
-    from papercraft.plugins import PluginManager
     from papercraft_gsm_symbolic.task import symbolic_task
 
     task = symbolic_task(**PARAMS)
@@ -34,7 +33,7 @@ def run(ctx: DemoContext) -> DemoResult:
     run_dir = ctx.out_dir / "run"
     evaluation = Evaluation.prepare(task, settings, run_dir, resume=True)
     ctx.log(f"loading {MODEL}")
-    model = load_model(PluginManager.from_env(), MODEL)
+    model = load_model(ctx.manager, MODEL)
     try:
         ctx.log(f"answering {evaluation.total} questions (8-shot, greedy, <= 128 tokens)")
         results = evaluation.run(model)

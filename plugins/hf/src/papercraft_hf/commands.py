@@ -7,21 +7,13 @@ from pathlib import Path
 
 import typer
 
-SAMPLE_NAME = "sample.txt"
-
-
-def sample_text() -> str:
-    """The text shipped with the plugin (original prose on making paper by hand)."""
-    from importlib.resources import files
-
-    return files("papercraft_hf").joinpath("data", SAMPLE_NAME).read_text(encoding="utf-8")
-
 
 def _read(file: Path | None) -> tuple[str, str]:
     from papercraft.errors import PapercraftError
+    from papercraft.samples import SAMPLE_TEXT_SOURCE, sample_text
 
     if file is None:
-        return sample_text(), f"papercraft_hf/data/{SAMPLE_NAME}"
+        return sample_text(), SAMPLE_TEXT_SOURCE
     if str(file) == "-":
         return sys.stdin.read(), "-"
     try:
@@ -35,7 +27,8 @@ def _read(file: Path | None) -> tuple[str, str]:
 def perplexity_command(
     ctx: typer.Context,
     file: Path | None = typer.Argument(
-        None, help="Text file to score ('-' for stdin; default: a text shipped with papercraft-hf)."
+        None,
+        help="Text file to score ('-' for stdin; default: papercraft's sample text).",
     ),
     model: str = typer.Option("smollm2", "-m", "--model", help="Model id (see `models list`)."),
     attention: str | None = typer.Option(

@@ -1,4 +1,4 @@
-"""The ``smollm2`` demo: the embedded model answers a question and scores the shipped text."""
+"""The ``smollm2`` demo: the embedded model answers a question and scores the sample text."""
 
 from __future__ import annotations
 
@@ -8,18 +8,18 @@ QUESTION = "What is the capital of France?"
 
 
 def run(ctx: DemoContext) -> DemoResult:
-    """Load smollm2, answer QUESTION greedily, report the perplexity of the shipped text."""
+    """Load smollm2, answer QUESTION greedily, report the perplexity of the core's sample text."""
     from papercraft.models.base import GenerationParams
-    from papercraft_hf.commands import sample_text
-    from papercraft_hf.factories import smollm2
+    from papercraft.models.resolve import load_model
+    from papercraft.samples import sample_text
 
     ctx.log("loading smollm2")
-    model = smollm2("smollm2")
+    model = load_model(ctx.manager, "smollm2")
     try:
         ctx.log("answering")
         params = GenerationParams(max_tokens=24)
         answer = model.chat([{"role": "user", "content": QUESTION}], params)
-        ctx.log("scoring the shipped text")
+        ctx.log("scoring the sample text")
         result = model.perplexity(sample_text())
     finally:
         model.close()
@@ -34,6 +34,6 @@ def run(ctx: DemoContext) -> DemoResult:
             "answer_tokens": answer.completion_tokens,
             "answer_seconds": answer.seconds,
             "perplexity": result.to_dict(),
-            "load_seconds": model.load_seconds,
+            "load_seconds": getattr(model, "load_seconds", None),
         },
     )

@@ -1,12 +1,20 @@
-"""Tour demo: L-Mul precision against fp8, and its cost inside SmolLM2's attention."""
+"""Tour demo: L-Mul precision against fp8, and its cost inside SmolLM2's attention.
+
+The model is reached through the registry by name (``smollm2``, registered by
+``papercraft-hf``, which this plugin does not depend on): without it, the demo runs its
+arithmetic half and reports the perplexity half as skipped.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from papercraft.demos import DemoContext, DemoResult
+
 DEMO_SAMPLES = 200_000
 DEMO_TEXT_CHARS = 1500
-"""The perplexity comparison scores this many characters of the hf plugin's shipped text."""
+"""The perplexity comparison scores this many characters of the core's sample text."""
+MODEL = "smollm2"
 
 
 def error_figures(manager: Any, n: int = DEMO_SAMPLES, seed: int = 0) -> dict[str, float]:
@@ -27,32 +35,44 @@ def perplexity_ratio(
 
     results = {}
     for kernel in kernels:
-        model = load_model(manager, "smollm2", attention=kernel)
-        results[kernel] = model.perplexity(text).to_dict()
-        model.close()
+        model = load_model(manager, MODEL, attention=kernel)
+        try:
+            results[kernel] = model.perplexity(text).to_dict()
+        finally:
+            model.close()
     return results
 
 
-def run(ctx):  # noqa: ANN001, ANN201
+def missing_model(manager: Any) -> str | None:
+    """Why the perplexity half cannot run (no model ``smollm2`` registered), or None."""
+    from papercraft.errors import UnknownNameError
+    from papercraft.models.resolve import find_model_record
+
+    try:
+        find_model_record(manager, MODEL)
+    except UnknownNameError:
+        return f"no model {MODEL!r} registered (install papercraft-hf)"
+    return None
+
+
+def run(ctx: DemoContext, samples: int = DEMO_SAMPLES) -> DemoResult:
     """The demo: error table for k = 3, 4 against fp8, then the perplexity ratio."""
-    from papercraft.demos import DemoResult
-    from papercraft.plugins import PluginManager
+    from papercraft.samples import sample_text
 
-    manager = PluginManager.from_env()  # loaded once for both halves of the demo
-    ctx.log(f"relative error of lmul-3/4 and fp8 on {DEMO_SAMPLES} normal samples")
-    errors = error_figures(manager)
-    ctx.log("perplexity of SmolLM2 with sdpa and with lmul attention")
-    from papercraft_hf.commands import sample_text
-
-    ppl = perplexity_ratio(manager, sample_text()[:DEMO_TEXT_CHARS])
-    ratio = ppl["lmul"]["perplexity"] / ppl["sdpa"]["perplexity"]
+    ctx.log(f"relative error of lmul-3/4 and fp8 on {samples} normal samples")
+    errors = error_figures(ctx.manager, samples)
     figure = (
         f"rel.err lmul-3 {errors['lmul-3']:.4f} vs e5m2 {errors['fp8-e5m2']:.4f}; "
-        f"lmul-4 {errors['lmul-4']:.4f} vs e4m3 {errors['fp8-e4m3']:.4f}; "
-        f"ppl lmul/sdpa {ratio:.3f}"
+        f"lmul-4 {errors['lmul-4']:.4f} vs e4m3 {errors['fp8-e4m3']:.4f}"
     )
-    return DemoResult(
-        figure=figure,
-        value=ratio,
-        details={"mean_rel_error": errors, "perplexity": ppl, "perplexity_ratio": ratio},
-    )
+    details: dict[str, Any] = {"mean_rel_error": errors, "samples": samples}
+    skipped = missing_model(ctx.manager)
+    if skipped is not None:
+        ctx.log(f"perplexity skipped: {skipped}")
+        details["perplexity_skipped"] = skipped
+        return DemoResult(figure=f"{figure}; ppl skipped: {skipped}", details=details)
+    ctx.log(f"perplexity of {MODEL} with sdpa and with lmul attention")
+    ppl = perplexity_ratio(ctx.manager, sample_text()[:DEMO_TEXT_CHARS])
+    ratio = ppl["lmul"]["perplexity"] / ppl["sdpa"]["perplexity"]
+    details.update(perplexity=ppl, perplexity_ratio=ratio)
+    return DemoResult(figure=f"{figure}; ppl lmul/sdpa {ratio:.3f}", value=ratio, details=details)
