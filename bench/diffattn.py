@@ -27,31 +27,27 @@ import os
 # would steal the cores of the next contender.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import argparse  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
-import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-try:
-    import papercraft_diffattn  # noqa: F401
-except ImportError:  # a checkout without the plugin installed (e.g. the GPU machine)
-    sys.path.insert(0, str(ROOT / "plugins" / "diffattn" / "src"))
+from _common import (  # noqa: E402
+    ROOT,
+    bench_parser,
+    emit,
+    parse_bench_args,
+    try_import,
+    use_plugin_source,
+)
+from _timing import print_ratios, ratio, time_alternating  # noqa: E402
+
+# a checkout without the plugin installed (e.g. the GPU machine)
+use_plugin_source("papercraft_diffattn", "diffattn")
 
 B, H, D = 1, 8, 64
 LAM = 0.8 - 0.6 * math.exp(-0.3)  # lambda_init of layer 1
-
-
-def _try_import(name: str):  # noqa: ANN202
-    try:
-        return __import__(name, fromlist=["_"])
-    except Exception:  # noqa: BLE001 - any failure to load means "skip these rows"
-        return None
 
 
 def _cpus() -> int:
@@ -67,41 +63,14 @@ def flops(n: int, d: int = D, heads: int = B * H) -> float:
     return heads * pairs * 2 * (2 * d + 2 * 2 * d)
 
 
-def time_alternating(contenders: dict[str, Callable[[], object]], repeats: int,
-                     sync: Callable[[], None] | None = None) -> dict[str, dict]:
-    """Median / min wall time of each contender; they alternate within every repeat."""
-    sync = sync or (lambda: None)
-    for fn in contenders.values():  # warm-up: JIT compilation, thread pools, caches
-        fn()
-        sync()
-    wall: dict[str, list[float]] = {name: [] for name in contenders}
-    cpu: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
-            sync()
-            c0, w0 = time.process_time(), time.perf_counter()
-            fn()
-            sync()
-            wall[name].append(time.perf_counter() - w0)
-            cpu[name].append(time.process_time() - c0)
-    return {
-        name: {
-            "median_s": statistics.median(wall[name]),
-            "min_s": min(wall[name]),
-            "cores_used": statistics.median(cpu[name]) / max(statistics.median(wall[name]), 1e-12),
-        }
-        for name in contenders
-    }
-
-
 def bench_cpu(rows: list, ratios: list, notes: list, quick: bool, repeats: int) -> None:
     import torch
 
     from papercraft_diffattn.kernels import bench_inputs, diff_attention
 
-    native = _try_import("papercraft_native")
+    native = try_import("papercraft_native")
     has_c = native is not None and native.available()
-    has_numba = _try_import("numba") is not None
+    has_numba = try_import("numba") is not None
     cpus = _cpus()
     notes.append(f"CPUs usable: {cpus}; torch threads: {torch.get_num_threads()}; "
                  f"C threads: {cpus}" + (f"; C kernels: {native.isa()}" if has_c else ""))
@@ -127,14 +96,13 @@ def bench_cpu(rows: list, ratios: list, notes: list, quick: bool, repeats: int) 
                          "median_ms": round(t[key]["median_s"] * 1e3, 2),
                          "min_ms": round(t[key]["min_s"] * 1e3, 2),
                          "gflops": round(flops(n) / t[key]["median_s"] / 1e9, 1),
-                         "cores_used": round(t[key]["cores_used"], 2),
+                         "cores_used": round(t[key]["cpu_per_wall"], 2),
                          "max_abs_err_vs_torch": err})
         for key, label in (("c", "C"), ("numba", "Numba")):
             if key in t:
-                ratios.append({"name": f"N={n}: {label} time / torch time",
-                               "value": round(t[key]["median_s"] / t["torch"]["median_s"], 3),
-                               "goal": "<= 1.0",
-                               "meets_goal": t[key]["median_s"] <= t["torch"]["median_s"]})
+                ratios.append(ratio(f"N={n}: {label} time / torch time",
+                                    t[key]["median_s"] / t["torch"]["median_s"], 1.0,
+                                    higher_is_better=False))
 
 
 _MEMORY_PROBE = r"""
@@ -161,7 +129,7 @@ print(json.dumps({"rss_before_mb": before, "peak_mb": status_mb("VmHWM"),
 
 def bench_memory(rows: list, notes: list, n: int) -> None:
     """Peak RSS increase of one call per backend, each in a fresh process."""
-    native = _try_import("papercraft_native")
+    native = try_import("papercraft_native")
     backends = ["torch", "numba"] + (["c"] if native is not None and native.available() else [])
     scores_mb = B * H * n * n * 4 / 2**20
     for backend in backends:
@@ -194,8 +162,8 @@ def bench_memory(rows: list, notes: list, n: int) -> None:
 
 
 def bench_cuda(rows: list, ratios: list, notes: list, quick: bool, repeats: int) -> None:
-    torch = _try_import("torch")
-    kc = _try_import("papercraft_diffattn.kernel_cuda")
+    torch = try_import("torch")
+    kc = try_import("papercraft_diffattn.kernel_cuda")
     if kc is None or kc.simulator_enabled() or not kc.available():
         notes.append("no CUDA GPU (or numba CUDA unavailable): CUDA rows skipped")
         return
@@ -226,9 +194,9 @@ def bench_cuda(rows: list, ratios: list, notes: list, quick: bool, repeats: int)
                          "median_ms": round(t[key]["median_s"] * 1e3, 3),
                          "gflops": round(flops(n) / t[key]["median_s"] / 1e9, 1),
                          **({"max_abs_err_vs_sdpa": err} if key == "cuda" else {})})
-        ratios.append({"name": f"CUDA N={n}: Numba time / SDPA time",
-                       "value": round(t["cuda"]["median_s"] / t["sdpa"]["median_s"], 2),
-                       "note": "information"})
+        ratios.append(ratio(f"CUDA N={n}: Numba time / SDPA time",
+                            t["cuda"]["median_s"] / t["sdpa"]["median_s"], note="information",
+                            digits=2))
 
 
 def _print(result: dict) -> None:
@@ -236,27 +204,15 @@ def _print(result: dict) -> None:
         rest = ", ".join(f"{k}={v}" for k, v in row.items() if k not in ("name", "size"))
         print(f"{row['name']:<40} {row.get('size', ''):<22} {rest}")
     print()
-    for r in result["ratios"]:
-        goal = f"  goal {r['goal']}: {'met' if r.get('meets_goal') else 'NOT met'}" \
-            if "goal" in r else ""
-        print(f"{r['name']}: {r['value']}{goal}")
-    for note in result["notes"]:
-        print(f"note: {note}")
+    print_ratios(result["ratios"], result["notes"])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
-    parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("--save", metavar="PATH", help="also write the JSON to PATH")
-    parser.add_argument("--only", choices=("all", "cpu", "cuda"), default="all")
-    parser.add_argument("--repeats", type=int, default=None, help="timed runs of each row")
+    parser = bench_parser(__doc__.splitlines()[0])
     parser.add_argument("--memory-n", type=int, default=None,
                         help="sequence length of the memory rows (default 8192, quick 2048)")
-    args = parser.parse_args()
-    repeats = args.repeats or (3 if args.quick else 7)
-    if repeats < 1:
-        parser.error("--repeats must be at least 1")
+    args = parse_bench_args(parser)
+    repeats = args.repeats
     rows: list = []
     ratios: list = []
     notes: list = []
@@ -267,12 +223,7 @@ def main() -> None:
         bench_cuda(rows, ratios, notes, args.quick, repeats)
     result = {"repeats": repeats, "quick": args.quick, "rows": rows, "ratios": ratios,
               "notes": notes}
-    if args.save:
-        Path(args.save).write_text(json.dumps(result, indent=2) + "\n")
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        _print(result)
+    emit(result, args, _print)
 
 
 if __name__ == "__main__":

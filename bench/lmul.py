@@ -28,28 +28,19 @@ for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
 # region: on a small machine they would steal the core of the next, single-threaded row.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _common import (  # noqa: E402
+    bench_parser,
+    emit,
+    parse_bench_args,
+    try_import,
+    use_plugin_source,
+)
+from _timing import print_ratios, ratio, time_alternating  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-try:
-    import papercraft_lmul  # noqa: F401
-except ImportError:  # run from a checkout without the plugin installed
-    sys.path.insert(0, str(ROOT / "plugins" / "lmul" / "src"))
-
-
-def _try_import(name: str):  # noqa: ANN202
-    try:
-        return __import__(name, fromlist=["_"])
-    except Exception:  # noqa: BLE001 - any failure to load means "skip these rows"
-        return None
+use_plugin_source("papercraft_lmul", "lmul")  # a checkout without the plugin installed
 
 
 class Bench:
@@ -64,29 +55,7 @@ class Bench:
     def run(self, contenders: dict[str, Callable[[], object]], sync: Callable[[], None] = None,
             repeats: int | None = None) -> dict[str, dict]:
         """Time each contender ``repeats`` times, alternating; returns median wall and CPU time."""
-        sync = sync or (lambda: None)
-        for fn in contenders.values():  # warm-up (compilation, caches, allocations)
-            fn()
-            sync()
-        wall: dict[str, list[float]] = {name: [] for name in contenders}
-        cpu: dict[str, list[float]] = {name: [] for name in contenders}
-        for _ in range(repeats or self.repeats):
-            for name, fn in contenders.items():
-                sync()
-                c0, w0 = time.process_time(), time.perf_counter()
-                fn()
-                sync()
-                wall[name].append(time.perf_counter() - w0)
-                cpu[name].append(time.process_time() - c0)
-        return {
-            name: {
-                "median_s": statistics.median(wall[name]),
-                "min_s": min(wall[name]),
-                "cpu_per_wall": statistics.median(cpu[name]) / max(statistics.median(wall[name]),
-                                                                   1e-12),
-            }
-            for name in contenders
-        }
+        return time_alternating(contenders, repeats or self.repeats, sync)
 
     def row(self, name: str, size: str, timing: dict | None, work: float | None = None,
             unit: str = "GFLOP/s", note: str = "") -> None:
@@ -103,27 +72,20 @@ class Bench:
 
     def ratio(self, name: str, value: float | None, goal: float | None, higher_is_better: bool,
               note: str = "") -> None:
-        entry: dict = {"name": name, "value": None if value is None else round(value, 3)}
-        if goal is not None:
-            entry["goal"] = (">= " if higher_is_better else "<= ") + f"{goal:g}"
-            if value is not None:
-                entry["meets_goal"] = bool(value >= goal if higher_is_better else value <= goal)
-        if note:
-            entry["note"] = note
-        self.ratios.append(entry)
+        self.ratios.append(ratio(name, value, goal, higher_is_better, note))
 
 
 def bench_cpu(b: Bench, quick: bool) -> None:
-    native = _try_import("papercraft_native")
+    native = try_import("papercraft_native")
     if native is not None and not native.available():
         b.notes.append("papercraft_native is installed but its extension is not built")
         native = None
     if native is None:
         b.notes.append("papercraft_native not importable: C rows skipped")
-    numba = _try_import("numba")
-    numba_backend = _try_import("papercraft_lmul.numba_backend") if numba else None
-    torch = _try_import("torch")
-    torch_backend = _try_import("papercraft_lmul.torch_backend") if torch else None
+    numba = try_import("numba")
+    numba_backend = try_import("papercraft_lmul.numba_backend") if numba else None
+    torch = try_import("torch")
+    torch_backend = try_import("papercraft_lmul.torch_backend") if torch else None
     rng = np.random.default_rng(0)
     cores = os.cpu_count() or 1
     b.notes.append(f"CPU cores visible: {cores}; OPENBLAS_NUM_THREADS="
@@ -226,7 +188,7 @@ def bench_cpu(b: Bench, quick: bool) -> None:
 
 def bench_cuda(b: Bench, quick: bool, gemm_sizes: tuple[int, ...] | None = None,
                elem_size: int = 1 << 24, allow_simulator: bool = False) -> None:
-    numba = _try_import("numba")
+    numba = try_import("numba")
     if numba is None:
         b.row("CUDA", "-", None, note="numba missing")
         return
@@ -238,10 +200,10 @@ def bench_cuda(b: Bench, quick: bool, gemm_sizes: tuple[int, ...] | None = None,
     cuda = cb.cuda
     if not cb.simulator_enabled():
         b.notes.append(f"GPU: {cuda.get_current_device().name!r}")
-    torch = _try_import("torch")
+    torch = try_import("torch")
     if torch is not None and not torch.cuda.is_available():
         torch = None
-    cupy = _try_import("cupy") if torch is None else None
+    cupy = try_import("cupy") if torch is None else None
     rng = np.random.default_rng(1)
     for n in gemm_sizes or ((1024,) if quick else (1024, 2048)):
         a = rng.standard_normal((n, n)).astype(np.float32)
@@ -322,43 +284,19 @@ def _print(b: Bench) -> None:
         print(f"{row['name']:52} {row['size']:>7} {row['median_s'] * 1e3:8.2f} ms "
               f"{rate:>16} {row['cpu_per_wall']:8.2f}")
     print()
-    for r in b.ratios:
-        value = "n/a" if r["value"] is None else f"{r['value']:.2f}"
-        verdict = ""
-        if "meets_goal" in r:
-            verdict = f"  {'meets' if r['meets_goal'] else 'MISSES'} goal {r['goal']}"
-        elif "goal" in r:
-            verdict = f"  goal {r['goal']} (not measured)"
-        note = f"  [{r['note']}]" if r.get("note") else ""
-        print(f"{r['name']}: {value}{verdict}{note}")
-    for note in b.notes:
-        print(f"note: {note}")
+    print_ratios(b.ratios, b.notes)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
-    parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("--save", metavar="PATH", help="also write the JSON to PATH")
-    parser.add_argument("--only", choices=("all", "cpu", "cuda"), default="all")
-    parser.add_argument("--repeats", type=int, default=None, help="timed runs of each row")
-    args = parser.parse_args()
-    repeats = args.repeats or (3 if args.quick else 7)
-    if repeats < 1:
-        parser.error("--repeats must be at least 1")
-    b = Bench(repeats)
+    args = parse_bench_args(bench_parser(__doc__.splitlines()[0]))
+    b = Bench(args.repeats)
     if args.only in ("all", "cpu"):
         bench_cpu(b, args.quick)
     if args.only in ("all", "cuda"):
         bench_cuda(b, args.quick)
-    result = {"repeats": repeats, "quick": args.quick, "rows": b.rows, "ratios": b.ratios,
+    result = {"repeats": args.repeats, "quick": args.quick, "rows": b.rows, "ratios": b.ratios,
               "notes": b.notes}
-    if args.save:
-        Path(args.save).write_text(json.dumps(result, indent=2) + "\n")
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        _print(b)
+    emit(result, args, lambda _result: _print(b))
 
 
 if __name__ == "__main__":

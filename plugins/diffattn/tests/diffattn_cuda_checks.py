@@ -8,29 +8,28 @@ without pytest or our installed packages (``bench/gpu_diffattn.sh``)::
         python plugins/diffattn/tests/diffattn_cuda_checks.py --device
 
 ``--sim`` sets NUMBA_ENABLE_CUDASIM=1 itself (before importing numba); ``--device`` insists on
-a real GPU; ``--json PATH`` writes a summary. Exit status 0 when every check passes.
+a real GPU; ``--large`` adds large sizes; ``--json PATH`` writes a summary. Exit status 0 when
+every check passes (the command line is ``papercraft.cuda_checks.main``).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
+
+try:
+    from papercraft import cuda_checks
+except ImportError:  # a GPU machine with only numpy and numba: the helper file by its path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "core" / "papercraft"))
+    import cuda_checks
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
 def _import_backend():  # noqa: ANN202
-    try:
-        from papercraft_diffattn import kernel_cuda
-    except ImportError:
-        sys.path.insert(0, str(SRC))
-        from papercraft_diffattn import kernel_cuda
-    return kernel_cuda
+    return cuda_checks.import_backend("papercraft_diffattn.kernel_cuda", SRC)
 
 
 def reference64(q1, k1, q2, k2, v, lam: float, causal: bool):  # noqa: ANN001, ANN201
@@ -65,17 +64,10 @@ def run_checks(large: bool = False) -> dict:
     if not kc.available():
         raise RuntimeError("no CUDA GPU and no simulator")
     sim = kc.simulator_enabled()
-    summary: dict = {"simulator": sim, "checks": []}
+    log = cuda_checks.CheckLog(sim)
+    done = log.done
     if sim:  # a Python thread per CUDA thread: few threads, several key tiles per row
         kc.THREADS = 4
-
-    def done(name: str, start: float, err: float | None = None) -> None:
-        row = {"check": name, "seconds": round(time.perf_counter() - start, 3)}
-        if err is not None:
-            row["max_abs_error"] = err
-        summary["checks"].append(row)
-        print(f"ok  {name}  ({row['seconds']:.2f} s)" + ("" if err is None else f"  err {err:.2e}"),
-              flush=True)
 
     rng = np.random.default_rng(2024)
     shapes = [(1, 1, 1, 1), (1, 2, 9, 3), (2, 1, 6, 4)]
@@ -128,32 +120,12 @@ def run_checks(large: bool = False) -> dict:
                 done(f"CUDA tensors vs torch SDPA (float64) {(b, h, n, d)}", t, err)
         else:
             print("torch with CUDA not available: tensor checks skipped", flush=True)
-    return summary
+    return log.summary
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sim", action="store_true", help="use Numba's CUDA simulator")
-    parser.add_argument("--device", action="store_true", help="require a real GPU")
-    parser.add_argument("--large", action="store_true", help="add large sizes (GPU only)")
-    parser.add_argument("--json", help="write a summary here")
-    args = parser.parse_args(argv)
-    if args.sim:
-        os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
-    kc = _import_backend()
-    if args.device and (kc.simulator_enabled() or not kc.available()):
-        print("no real CUDA GPU available", file=sys.stderr)
-        return 2
-    try:
-        summary = run_checks(large=args.large)
-    except AssertionError as exc:
-        print(f"FAILED: {exc}", file=sys.stderr)
-        return 1
-    summary["passed"] = True
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2))
-    print("diffattn CUDA checks passed", "(simulator)" if summary["simulator"] else "(GPU)")
-    return 0
+    """The command line: ``[--sim | --device] [--large] [--json PATH]``."""
+    return cuda_checks.main(run_checks, "diffattn", argv)
 
 
 if __name__ == "__main__":

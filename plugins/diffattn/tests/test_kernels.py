@@ -4,10 +4,7 @@ argument checks (ValueError before any native call), the CUDA backend under the 
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +13,7 @@ import pytest
 import torch
 
 import papercraft_diffattn
+from papercraft import cuda_checks
 from papercraft_diffattn import kernels, reference
 from papercraft_diffattn.kernels import bench_inputs, diff_attention
 
@@ -192,15 +190,8 @@ def test_registered_kernel_functions_take_keywords() -> None:
 
 
 def test_cuda_backend_under_the_simulator() -> None:
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    if importlib.util.find_spec("papercraft_diffattn") is None:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]);"
-        "import diffattn_cuda_checks as c; sys.exit(c.main(['--sim']))"
-    )
-    result = subprocess.run([sys.executable, "-c", code, str(HERE)], env=env,
-                            capture_output=True, text=True, timeout=300)
+    env = cuda_checks.simulator_env(SRC)
+    result = cuda_checks.run_python([str(HERE / "diffattn_cuda_checks.py"), "--sim"], env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "passed (simulator)" in result.stdout
     # the torch wrapper under the simulator too (CPU tensors in and out)
@@ -211,23 +202,11 @@ def test_cuda_backend_under_the_simulator() -> None:
         "err = (diff_attention(**kw, backend='cuda') - diff_attention(**kw)).abs().max();"
         "assert err <= 1e-5, err; print('ok')"
     )
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                            text=True, timeout=300)
+    result = cuda_checks.run_python(["-c", code], env)
     assert result.returncode == 0 and "ok" in result.stdout, result.stdout + result.stderr
 
 
-def _real_gpu() -> bool:
-    if os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0"):
-        return False
-    try:
-        from numba import cuda
-
-        return bool(cuda.is_available())
-    except Exception:  # noqa: BLE001
-        return False
-
-
-@pytest.mark.skipif(not _real_gpu(), reason="needs a CUDA GPU")
+@pytest.mark.skipif(not cuda_checks.real_gpu(), reason="needs a CUDA GPU")
 def test_cuda_backend_on_the_gpu() -> None:
     sys.path.insert(0, str(HERE))
     try:

@@ -13,10 +13,6 @@ a real GPU; ``--large`` adds large sizes; ``--json PATH`` writes a summary.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,6 +21,12 @@ try:
     import pytest
 except ImportError:  # run as a script on a machine without pytest
     pytest = None
+
+try:
+    from papercraft import cuda_checks
+except ImportError:  # a GPU machine with only numpy and numba: the helper file by its path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "core" / "papercraft"))
+    import cuda_checks
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -35,15 +37,6 @@ SPECIAL_BITS = [
     0x00800000, 0x80800000, 0x7F7FFFFF, 0xFF7FFFFF, 0x7F7FF000, 0x1F800000, 0x5F800000,
     0x0DA24260, 0x60AD78EC,
 ]
-
-
-def _import_backend():  # noqa: ANN202
-    try:
-        from papercraft_lmul import cuda_backend, reference
-    except ImportError:
-        sys.path.insert(0, str(SRC))
-        from papercraft_lmul import cuda_backend, reference
-    return cuda_backend, reference
 
 
 def _check_bits(got, want, a, b, k: int, what: str) -> None:  # noqa: ANN001
@@ -80,19 +73,17 @@ def run_checks(large: bool = False) -> dict:
     """Every check of the CUDA backend; raises AssertionError on the first failure."""
     import numpy as np
 
-    cb, reference = _import_backend()
+    cb = cuda_checks.import_backend("papercraft_lmul.cuda_backend", SRC)
+    reference = cuda_checks.import_backend("papercraft_lmul.reference", SRC)
     if not cb.available():
         raise RuntimeError("no CUDA GPU and no simulator")
     sim = cb.simulator_enabled()
-    summary: dict = {"simulator": sim, "checks": []}
+    log = cuda_checks.CheckLog(sim)
+    done = log.done
     if sim:
         # The simulator runs a Python thread per CUDA thread: keep blocks small. (Its kernels
         # read these module globals at run time; a real GPU freezes them at compile time.)
         cb.TILE, cb.THREADS_PER_BLOCK, cb.MAX_BLOCKS = 4, 32, 4
-
-    def done(name: str, start: float) -> None:
-        summary["checks"].append({"check": name, "seconds": round(time.perf_counter() - start, 3)})
-        print(f"ok  {name}  ({time.perf_counter() - start:.2f} s)", flush=True)
 
     rng = np.random.default_rng(2024)
     specials = np.array(SPECIAL_BITS, np.uint32)
@@ -176,39 +167,19 @@ def run_checks(large: bool = False) -> dict:
         else:
             raise AssertionError("expected ValueError")
     done("errors", t)
-    return summary
-
-
-def _sim_env() -> dict[str, str]:
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH", "")]))
-    return env
-
-
-def _real_gpu() -> bool:
-    if os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0"):
-        return False
-    try:
-        from numba import cuda
-
-        return bool(cuda.is_available())
-    except Exception:  # noqa: BLE001
-        return False
+    return log.summary
 
 
 def test_cuda_backend_under_the_simulator() -> None:
     pytest.importorskip("numba")
-    proc = subprocess.run(
-        [sys.executable, __file__, "--sim"], env=_sim_env(), capture_output=True, text=True,
-        timeout=300,
-    )
+    proc = cuda_checks.run_python([__file__, "--sim"], cuda_checks.simulator_env(SRC))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ok  tiled lmatmul" in proc.stdout
 
 
 def test_cuda_backend_without_gpu_or_simulator_says_so() -> None:
     pytest.importorskip("numba")
-    if _real_gpu():
+    if cuda_checks.real_gpu():
         pytest.skip("a GPU is present")
     code = (
         "import numpy as np\n"
@@ -219,18 +190,14 @@ def test_cuda_backend_without_gpu_or_simulator_says_so() -> None:
         "except RuntimeError as e:\n"
         "    print('RuntimeError:', e)\n"
     )
-    env = dict(os.environ)
-    env.pop("NUMBA_ENABLE_CUDASIM", None)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH", "")]))
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                          text=True, timeout=120)
+    proc = cuda_checks.run_python(["-c", code], cuda_checks.device_env(SRC), timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "RuntimeError:" in proc.stdout and "GPU" in proc.stdout
 
 
 def test_cuda_backend_on_a_real_gpu() -> None:
     pytest.importorskip("numba")
-    if not _real_gpu():
+    if not cuda_checks.real_gpu():
         pytest.skip("needs a CUDA GPU")
     run_checks(large=True)
 
@@ -239,30 +206,5 @@ if pytest is not None:
     test_cuda_backend_on_a_real_gpu = pytest.mark.gpu(test_cuda_backend_on_a_real_gpu)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description="Checks of papercraft_lmul.cuda_backend.")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--sim", action="store_true", help="use the CUDA simulator")
-    mode.add_argument("--device", action="store_true", help="fail without a real GPU")
-    parser.add_argument("--large", action="store_true", help="add large sizes")
-    parser.add_argument("--json", metavar="PATH", help="write a JSON summary here")
-    args = parser.parse_args()
-    if args.sim:
-        os.environ["NUMBA_ENABLE_CUDASIM"] = "1"  # before numba is imported
-    elif args.device and not _real_gpu():
-        print("no CUDA GPU visible to numba", file=sys.stderr)
-        return 2
-    summary: dict = {"ok": False}
-    try:
-        summary = {"ok": True, **run_checks(large=args.large)}
-    except Exception as exc:  # noqa: BLE001
-        summary = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-        raise
-    finally:
-        if args.json:
-            Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cuda_checks.main(run_checks, "lmul"))
