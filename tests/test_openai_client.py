@@ -269,6 +269,57 @@ def test_concurrency_limit_is_respected(serve) -> None:
     assert fake.max_active <= 3
 
 
+def hang_up_server(replies: list[bytes]) -> str:
+    """A loopback server that sends connection i ``replies[i]`` verbatim, then hangs up."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        with listener:
+            for reply in replies:
+                conn, _ = listener.accept()
+                with conn:
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        data += conn.recv(65536)
+                    head, _, body = data.partition(b"\r\n\r\n")
+                    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                                   if line.lower().startswith(b"content-length:")), 0)
+                    while len(body) < length:
+                        body += conn.recv(65536)
+                    conn.sendall(reply)
+
+    threading.Thread(target=answer, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+
+
+def cut_short(content_type: str, body: bytes, promised: int) -> bytes:
+    """An HTTP 200 that promises ``promised`` bytes and sends ``body``."""
+    return (f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {promised}"
+            "\r\nConnection: close\r\n\r\n").encode() + body
+
+
+@pytest.mark.timeout(60)
+def test_answers_cut_short_are_retried_alike_plain_or_streamed() -> None:
+    whole = json.dumps(chat_reply("ok")[2]).encode()
+    event = b'data: {"choices": [{"delta": {"content": "A"}}]}\n\n'
+    url = hang_up_server([
+        cut_short("application/json", whole[:20], len(whole)),  # plain: cut, retried
+        cut_short("application/json", whole, len(whole)),
+        cut_short("text/event-stream", b"", 200),  # stream: cut before any event, retried
+        cut_short("text/event-stream", event, 200),  # stream: cut after one event
+    ])
+    model = OpenAIModel("m", base_url=url, concurrency=1, max_tries=2)
+    sleeps: list[float] = []
+    model._sleep = sleeps.append
+    assert model.chat(conv("x"), GenerationParams()).text == "ok"
+    pieces = model.stream(conv("x"), GenerationParams())
+    assert next(pieces) == "A"
+    with pytest.raises(PapercraftError, match="broke off"):
+        list(pieces)
+    assert len(sleeps) == 2  # one retry each; with one slot, every try gave it back
+    assert model._slots.acquire(timeout=5)
+
+
 def test_list_models(serve) -> None:
     fake = serve(lambda f, path, body: (200, {}, {"object": "list",
                                                   "data": [{"id": "a"}, {"id": "b"}]}))

@@ -4,39 +4,25 @@
 write, flushed and fsynced, so a killed run loses at most the batch in flight. A run
 killed in the middle of that write leaves a truncated last line; readers ignore it and
 :meth:`RunFolder.read_records` with ``repair=True`` cuts it off the file.
-``config.json`` and ``results.json`` are replaced atomically (temporary file + ``os.replace``).
+``config.json`` and ``results.json`` are replaced atomically by :mod:`papercraft.fileio`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
 from papercraft.errors import PapercraftError
+from papercraft.fileio import write_json_atomic
+
+__all__ = ["CONFIG_FILE", "RESULTS_FILE", "SAMPLES_FILE", "RunFolder", "write_json_atomic"]
 
 CONFIG_FILE = "config.json"
 SAMPLES_FILE = "samples.jsonl"
 RESULTS_FILE = "results.json"
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as indented JSON to ``path`` via a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with temp.open("w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False, default=str)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 def _encode(record: dict[str, Any]) -> bytes:

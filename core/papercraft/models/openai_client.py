@@ -11,6 +11,7 @@ message. At most ``concurrency`` requests are in flight per model object.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import os
@@ -147,55 +148,31 @@ class OpenAIModel(Model):
             f"{self.model_id}: {url} answered HTTP {response.status_code}: {message}{hint}"
         )
 
-    def _request(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
-        """Send one request with retries; return the decoded JSON body."""
-        url = self._url(path)
-        last = ""
-        for attempt in range(1, self.max_tries + 1):
-            retry_after = None
-            try:
-                with self._slots:
-                    response = self._client.request(method, url, json=payload)
-            except httpx.TransportError as exc:
-                last = f"{type(exc).__name__}: {exc}"
-            else:
-                if response.status_code < 400:
-                    try:
-                        return response.json()
-                    except ValueError as exc:
-                        raise PapercraftError(f"{self.model_id}: {url} sent invalid JSON") from exc
-                if not _retryable(response.status_code):
-                    raise self._http_error(url, response)
-                last = f"HTTP {response.status_code}: {_error_message(response)}"
-                retry_after = _retry_after(response)
-            if attempt < self.max_tries:
-                self._sleep(self._delay(attempt, retry_after))
-        raise PapercraftError(f"{self.model_id}: {url} failed after {self.max_tries} tries: {last}")
+    def _send(
+        self, method: str, path: str, payload: dict[str, Any] | None, *, stream: bool
+    ) -> Iterator[Any]:
+        """The one retry loop: yield the decoded JSON body, or each event of a stream.
 
-    def _events(self, path: str, payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """POST with ``stream: true``; yield each JSON event (retried before the first)."""
+        429, 5xx and transport errors are retried with backoff; a stream is retried only
+        until its first event has been yielded, after which a broken connection is an error.
+        """
         url = self._url(path)
         last = ""
         for attempt in range(1, self.max_tries + 1):
             retry_after = None
             started = False
             try:
-                with self._slots, self._client.stream("POST", url, json=payload) as response:
-                    if response.status_code >= 400:
-                        response.read()
-                        if not _retryable(response.status_code):
-                            raise self._http_error(url, response)
-                        last = f"HTTP {response.status_code}: {_error_message(response)}"
-                        retry_after = _retry_after(response)
-                    else:
-                        for event in _sse_data(response.iter_lines()):
-                            if isinstance(event, dict) and event.get("error"):
-                                error = event["error"]
-                                message = error.get("message") if isinstance(error, dict) else error
-                                raise PapercraftError(f"{self.model_id}: stream error: {message}")
+                with self._slots, self._client.stream(method, url, json=payload) as response:
+                    if response.status_code < 400:
+                        for item in self._body(url, response, stream):
                             started = True
-                            yield event
+                            yield item
                         return
+                    response.read()
+                    if not _retryable(response.status_code):
+                        raise self._http_error(url, response)
+                    last = f"HTTP {response.status_code}: {_error_message(response)}"
+                    retry_after = _retry_after(response)
             except httpx.TransportError as exc:
                 if started:
                     raise PapercraftError(
@@ -205,6 +182,32 @@ class OpenAIModel(Model):
             if attempt < self.max_tries:
                 self._sleep(self._delay(attempt, retry_after))
         raise PapercraftError(f"{self.model_id}: {url} failed after {self.max_tries} tries: {last}")
+
+    def _body(self, url: str, response: httpx.Response, stream: bool) -> Iterator[Any]:
+        """A successful response's JSON body (one item) or its server-sent events."""
+        if not stream:
+            response.read()
+            try:
+                data = response.json()
+            except ValueError as exc:
+                raise PapercraftError(f"{self.model_id}: {url} sent invalid JSON") from exc
+            yield data
+            return
+        for event in _sse_data(response.iter_lines()):
+            if isinstance(event, dict) and event.get("error"):
+                error = event["error"]
+                message = error.get("message") if isinstance(error, dict) else error
+                raise PapercraftError(f"{self.model_id}: stream error: {message}")
+            yield event
+
+    def _request(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
+        """Send one request with retries; return the decoded JSON body."""
+        with contextlib.closing(self._send(method, path, payload, stream=False)) as body:
+            return next(body)
+
+    def _events(self, path: str, payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """POST with ``stream: true``; yield each JSON event (retried before the first)."""
+        return self._send("POST", path, payload, stream=True)
 
     def _map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """``fn`` over ``items`` on at most ``concurrency`` threads, results in order."""

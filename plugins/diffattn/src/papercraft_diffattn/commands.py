@@ -7,15 +7,17 @@ on stderr and a non-zero exit code.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, get_type_hints
 
 import typer
 
 from papercraft.errors import PapercraftError
-from papercraft_diffattn.plugin import COMMANDS_HELP as HELP  # noqa: E402
 
 # Defaults shared by the commands (compare and outliers share runs, needle and
 # attention-mass share runs: the same defaults make the second command reuse them).
@@ -23,6 +25,93 @@ LM_DEFAULTS = {"steps": 1000, "d_model": 64, "layers": 4, "heads": 4, "seq_len":
                "batch": 16, "lr": 3e-3}
 NEEDLE_DEFAULTS = {"steps": 1000, "d_model": 64, "layers": 2, "heads": 4, "seq_len": 192,
                    "batch": 16, "lr": 3e-3}
+TRAIN_DEFAULTS = {"steps": 1000, "d_model": 128, "layers": 4, "heads": 4, "seq_len": 128,
+                  "batch": 16, "lr": 2e-3}
+
+
+# -- option groups: each defined once, expanded into the commands that take them -------------
+
+
+class Flag(NamedTuple):
+    """How one field of an option group appears on the command line."""
+
+    flag: str
+    help: str
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The model-shape options of every training command (``TrainConfig`` fields)."""
+
+    d_model: int
+    layers: int
+    heads: int
+    seq_len: int
+    batch: int
+    lr: float
+
+
+SHAPE_FLAGS = {
+    "d_model": Flag("--d-model", "Model width."),
+    "layers": Flag("--layers", "Blocks."),
+    "heads": Flag("--heads", "Transformer heads (Diff uses half as many)."),
+    "seq_len": Flag("--seq-len", "Context length in bytes."),
+    "batch": Flag("--batch", "Sequences per step."),
+    "lr": Flag("--lr", "Peak learning rate (AdamW, warmup + cosine decay)."),
+}
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How a command runs: torch threads, corpus cap, progress bars."""
+
+    threads: int = 1
+    corpus_bytes: int = 4_000_000
+    no_progress: bool = False
+
+
+RUNTIME_FLAGS = {
+    "threads": Flag("--threads", "Torch threads (0: torch's default)."),
+    "corpus_bytes": Flag("--corpus-bytes", "Cap on the corpus size.", hidden=True),
+    "no_progress": Flag("--no-progress", "No progress bars."),
+}
+
+
+def _options(group: type, flags: dict[str, Flag],
+             defaults: dict[str, Any] | None = None) -> Callable[[Callable[..., None]], Any]:
+    """Expand a command's parameter annotated ``group`` into one typer option per field.
+
+    The command receives a single ``group(...)`` value; typer shows the options with the
+    ``flags`` and the ``defaults`` (else the dataclass's own defaults).
+    """
+    kinds = get_type_hints(group)
+    given = {f.name: f.default for f in fields(group) if f.default is not MISSING}
+    given |= defaults or {}
+
+    def decorate(func: Callable[..., None]) -> Callable[..., None]:
+        signature = inspect.signature(func, eval_str=True)
+        [name] = [p.name for p in signature.parameters.values() if p.annotation is group]
+        options = [
+            inspect.Parameter(
+                key, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=kinds[key],
+                default=typer.Option(given[key], flag.flag, help=flag.help, hidden=flag.hidden),
+            )
+            for key, flag in flags.items()
+        ]
+        params = [new for old in signature.parameters.values()
+                  for new in (options if old.name == name else [old])]
+
+        @functools.wraps(func)
+        def command(**values: Any) -> None:
+            values[name] = group(**{key: values.pop(key) for key in flags})
+            func(**values)
+
+        command.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        return command
+
+    return decorate
 
 
 def _echo(message: str) -> None:
@@ -50,8 +139,8 @@ def _set_threads(threads: int) -> None:
 
 
 def _config(arch: str, task: str, task_options: dict[str, Any], steps: int, seed: int,
-            d_model: int, layers: int, heads: int, seq_len: int, batch: int, lr: float,
-            warmup: int, eval_every: int, eval_batches: int, corpus_bytes: int):  # noqa: ANN202
+            shape: Shape, warmup: int, eval_every: int, eval_batches: int,
+            corpus_bytes: int):  # noqa: ANN202
     from papercraft_diffattn.train import TrainConfig
 
     if arch not in ("transformer", "diff"):
@@ -60,8 +149,7 @@ def _config(arch: str, task: str, task_options: dict[str, Any], steps: int, seed
     with _user_errors():
         return TrainConfig(
             arch=arch, task=task, task_options=task_options, steps=steps, seed=seed,
-            d_model=d_model, layers=layers, heads=heads, seq_len=seq_len, batch=batch, lr=lr,
-            warmup=warmup, eval_every=eval_every, eval_batches=eval_batches,
+            **asdict(shape), warmup=warmup, eval_every=eval_every, eval_batches=eval_batches,
             corpus_bytes=corpus_bytes,
         ).resolved()
 
@@ -118,16 +206,13 @@ def _command_line(name: str, **options: Any) -> str:
 # -- train -----------------------------------------------------------------------------------
 
 
+@_options(Shape, SHAPE_FLAGS, TRAIN_DEFAULTS)
+@_options(Runtime, RUNTIME_FLAGS)
 def train_command(
     arch: str = typer.Option("transformer", "--arch", help="transformer or diff."),
-    steps: int = typer.Option(1000, "--steps", help="Optimizer steps."),
+    steps: int = typer.Option(TRAIN_DEFAULTS["steps"], "--steps", help="Optimizer steps."),
     seed: int = typer.Option(0, "--seed", help="Seed of the initialisation and of the batches."),
-    d_model: int = typer.Option(128, "--d-model", help="Model width."),
-    layers: int = typer.Option(4, "--layers", help="Blocks."),
-    heads: int = typer.Option(4, "--heads", help="Transformer heads (Diff uses half as many)."),
-    seq_len: int = typer.Option(128, "--seq-len", help="Context length in bytes."),
-    batch: int = typer.Option(16, "--batch", help="Sequences per step."),
-    lr: float = typer.Option(2e-3, "--lr", help="Peak learning rate (AdamW, cosine decay)."),
+    shape: Shape = ...,
     warmup: int = typer.Option(-1, "--warmup", help="Warmup steps (-1: min(100, steps/10))."),
     eval_every: int = typer.Option(-1, "--eval-every",
                                    help="Evaluate and checkpoint every K steps (-1: steps/10)."),
@@ -138,25 +223,22 @@ def train_command(
                                 help="Continue the run in --out from its checkpoint."),
     stop_at: int | None = typer.Option(None, "--stop-at",
                                        help="Stop after this step, with a checkpoint."),
-    threads: int = typer.Option(1, "--threads", help="Torch threads (0: torch's default)."),
-    corpus_bytes: int = typer.Option(4_000_000, "--corpus-bytes", hidden=True,
-                                     help="Cap on the corpus size."),
-    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    runtime: Runtime = ...,
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Train a byte-level LM (Transformer or Diff) on stdlib docstrings."""
     if stop_at is not None and stop_at < 1:
         raise PapercraftError(f"--stop-at must be a step >= 1, got {stop_at}", exit_code=2)
-    config = _config(arch, "lm", {}, steps, seed, d_model, layers, heads, seq_len, batch, lr,
-                     warmup, eval_every, eval_batches, corpus_bytes)
-    _set_threads(threads)
+    config = _config(arch, "lm", {}, steps, seed, shape, warmup, eval_every, eval_batches,
+                     runtime.corpus_bytes)
+    _set_threads(runtime.threads)
     from papercraft_diffattn.train import train_run
 
     run_dir = out or Path("diffattn-runs") / f"{arch}-seed{seed}"
     _echo(_param_line(config))
     with _user_errors():
         summary = train_run(config, run_dir, mode="resume" if resume else "new",
-                            stop_at=stop_at, progress=not no_progress, log=_echo)
+                            stop_at=stop_at, progress=not runtime.no_progress, log=_echo)
     summary["run_dir"] = str(run_dir)
     keys = ("arch", "seed", "step", "steps", "finished", "params", "final_val_loss",
             "best_val_loss", "final_train_loss", "seconds", "run_dir")
@@ -167,24 +249,18 @@ def train_command(
 # -- compare ---------------------------------------------------------------------------------
 
 
+@_options(Shape, SHAPE_FLAGS, LM_DEFAULTS)
+@_options(Runtime, RUNTIME_FLAGS)
 def compare_command(
     steps: int = typer.Option(LM_DEFAULTS["steps"], "--steps", help="Optimizer steps per run."),
     seeds: int = typer.Option(3, "--seeds", help="Seeds per architecture (at least 3)."),
     first_seed: int = typer.Option(0, "--first-seed", help="Seeds are S, S+1, ..."),
-    d_model: int = typer.Option(LM_DEFAULTS["d_model"], "--d-model", help="Model width."),
-    layers: int = typer.Option(LM_DEFAULTS["layers"], "--layers", help="Blocks."),
-    heads: int = typer.Option(LM_DEFAULTS["heads"], "--heads",
-                              help="Transformer heads (Diff uses half as many)."),
-    seq_len: int = typer.Option(LM_DEFAULTS["seq_len"], "--seq-len", help="Context in bytes."),
-    batch: int = typer.Option(LM_DEFAULTS["batch"], "--batch", help="Sequences per step."),
-    lr: float = typer.Option(LM_DEFAULTS["lr"], "--lr", help="Peak learning rate."),
+    shape: Shape = ...,
     warmup: int = typer.Option(-1, "--warmup", help="Warmup steps (-1: min(100, steps/10))."),
     eval_every: int = typer.Option(-1, "--eval-every", help="Evaluate every K steps (-1: N/10)."),
     eval_batches: int = typer.Option(8, "--eval-batches", help="Validation batches per eval."),
     out: Path = typer.Option(Path("diffattn-compare"), "--out", help="Output folder."),
-    threads: int = typer.Option(1, "--threads", help="Torch threads (0: torch's default)."),
-    corpus_bytes: int = typer.Option(4_000_000, "--corpus-bytes", hidden=True, help="Corpus cap."),
-    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+    runtime: Runtime = ...,
     as_json: bool = typer.Option(False, "--json", help="Print report.json."),
 ) -> None:
     """Train Transformer and Diff with the same data, budget and seeds; report mean ± std."""
@@ -192,15 +268,13 @@ def compare_command(
     from papercraft_diffattn.compare import check_seeds, headline, run_compare
 
     check_seeds(seed_list)
-    base = _config("transformer", "lm", {}, steps, first_seed, d_model, layers, heads,
-                   seq_len, batch, lr, warmup, eval_every, eval_batches, corpus_bytes)
-    _set_threads(threads)
+    base = _config("transformer", "lm", {}, steps, first_seed, shape, warmup, eval_every,
+                   eval_batches, runtime.corpus_bytes)
+    _set_threads(runtime.threads)
     _echo(_param_line(base))
-    command = _command_line("compare", steps=steps, seeds=seeds, d_model=d_model,
-                            layers=layers, heads=heads, seq_len=seq_len, batch=batch, lr=lr,
-                            out=out)
+    command = _command_line("compare", steps=steps, seeds=seeds, **asdict(shape), out=out)
     with _user_errors():
-        report = run_compare(base, seed_list, out, progress=not no_progress, log=_echo,
+        report = run_compare(base, seed_list, out, progress=not runtime.no_progress, log=_echo,
                              command=command)
     _echo(headline(report))
     a = report["archs"]
@@ -215,23 +289,23 @@ def compare_command(
 # -- needle / attention-mass ----------------------------------------------------------------
 
 
-def _needle_base(steps: int, first_seed: int, d_model: int, layers: int, heads: int,
-                 seq_len: int, batch: int, lr: float, counts: list[int], queries: int,
+def _needle_base(steps: int, first_seed: int, shape: Shape, counts: list[int], queries: int,
                  corpus_bytes: int):  # noqa: ANN202
     config = _config("transformer", "needle", {"counts": counts, "queries": queries,
                                                "digits": 4},
-                     steps, first_seed, d_model, layers, heads, seq_len, batch, lr, -1, -1, 4,
-                     corpus_bytes)
+                     steps, first_seed, shape, -1, -1, 4, corpus_bytes)
     from papercraft_diffattn.needle import NeedleTask
 
     with _user_errors():  # validates seq_len against the needle counts, without data
         import torch
 
-        dummy = torch.zeros(seq_len + 2, dtype=torch.long)
-        NeedleTask(dummy, dummy, seq_len, counts=tuple(counts), queries=queries)
+        dummy = torch.zeros(shape.seq_len + 2, dtype=torch.long)
+        NeedleTask(dummy, dummy, shape.seq_len, counts=tuple(counts), queries=queries)
     return config
 
 
+@_options(Shape, SHAPE_FLAGS, NEEDLE_DEFAULTS)
+@_options(Runtime, RUNTIME_FLAGS)
 def needle_command(
     steps: int = typer.Option(NEEDLE_DEFAULTS["steps"], "--steps", help="Training steps per run."),
     seeds: int = typer.Option(3, "--seeds", help="Seeds per architecture."),
@@ -240,16 +314,9 @@ def needle_command(
                                help="Needle counts N (trained mixed, evaluated each)."),
     queries: int = typer.Option(2, "--queries", help="Queries R per sample (R = min(N, queries))."),
     eval_samples: int = typer.Option(200, "--eval-samples", help="Evaluation samples per N."),
-    d_model: int = typer.Option(NEEDLE_DEFAULTS["d_model"], "--d-model", help="Model width."),
-    layers: int = typer.Option(NEEDLE_DEFAULTS["layers"], "--layers", help="Blocks."),
-    heads: int = typer.Option(NEEDLE_DEFAULTS["heads"], "--heads", help="Transformer heads."),
-    seq_len: int = typer.Option(NEEDLE_DEFAULTS["seq_len"], "--seq-len", help="Context in bytes."),
-    batch: int = typer.Option(NEEDLE_DEFAULTS["batch"], "--batch", help="Sequences per step."),
-    lr: float = typer.Option(NEEDLE_DEFAULTS["lr"], "--lr", help="Peak learning rate."),
+    shape: Shape = ...,
     out: Path = typer.Option(Path("diffattn-needle"), "--out", help="Output folder."),
-    threads: int = typer.Option(1, "--threads", help="Torch threads (0: torch's default)."),
-    corpus_bytes: int = typer.Option(4_000_000, "--corpus-bytes", hidden=True, help="Corpus cap."),
-    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+    runtime: Runtime = ...,
     as_json: bool = typer.Option(False, "--json", help="Print needle.json."),
 ) -> None:
     """Multi-needle retrieval: train both archs on a byte-level needle task, accuracy per N."""
@@ -257,16 +324,15 @@ def needle_command(
     count_list = _counts(counts)
     if queries < 1 or eval_samples < 1:
         raise PapercraftError("--queries and --eval-samples must be positive", exit_code=2)
-    base = _needle_base(steps, first_seed, d_model, layers, heads, seq_len, batch, lr,
-                        count_list, queries, corpus_bytes)
-    _set_threads(threads)
+    base = _needle_base(steps, first_seed, shape, count_list, queries, runtime.corpus_bytes)
+    _set_threads(runtime.threads)
     from papercraft_diffattn.diagnostics import needle_headline, run_needle
     from papercraft_diffattn.report import fmt_pm
 
     _echo(_param_line(base))
     with _user_errors():
         report = run_needle(base, seed_list, out, eval_counts=count_list, queries=queries,
-                            eval_samples=eval_samples, progress=not no_progress, log=_echo)
+                            eval_samples=eval_samples, progress=not runtime.no_progress, log=_echo)
     _echo(needle_headline(report))
     rows = []
     for arch in ("transformer", "diff"):
@@ -277,6 +343,8 @@ def needle_command(
     _print(report, as_json, rows, ["arch", *report["settings"]], f"needle: {out}/needle.md")
 
 
+@_options(Shape, SHAPE_FLAGS, NEEDLE_DEFAULTS)
+@_options(Runtime, RUNTIME_FLAGS)
 def attention_mass_command(
     needles: str = typer.Option("1,2,4", "--needles",
                                 help="Needle counts N of the evaluation samples."),
@@ -287,17 +355,10 @@ def attention_mass_command(
     first_seed: int = typer.Option(0, "--first-seed", help="Seeds are S, S+1, ..."),
     counts: str = typer.Option("1,2,4", "--counts", help="Needle counts the runs train on."),
     queries: int = typer.Option(2, "--queries", help="Queries R per sample (R = min(N, queries))."),
-    d_model: int = typer.Option(NEEDLE_DEFAULTS["d_model"], "--d-model", help="Model width."),
-    layers: int = typer.Option(NEEDLE_DEFAULTS["layers"], "--layers", help="Blocks."),
-    heads: int = typer.Option(NEEDLE_DEFAULTS["heads"], "--heads", help="Transformer heads."),
-    seq_len: int = typer.Option(NEEDLE_DEFAULTS["seq_len"], "--seq-len", help="Context in bytes."),
-    batch: int = typer.Option(NEEDLE_DEFAULTS["batch"], "--batch", help="Sequences per step."),
-    lr: float = typer.Option(NEEDLE_DEFAULTS["lr"], "--lr", help="Peak learning rate."),
+    shape: Shape = ...,
     out: Path = typer.Option(Path("diffattn-needle"), "--out",
                              help="Output folder (the needle command's runs are reused)."),
-    threads: int = typer.Option(1, "--threads", help="Torch threads (0: torch's default)."),
-    corpus_bytes: int = typer.Option(4_000_000, "--corpus-bytes", hidden=True, help="Corpus cap."),
-    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+    runtime: Runtime = ...,
     as_json: bool = typer.Option(False, "--json", help="Print attention_mass.json."),
 ) -> None:
     """Share of attention on the answer needle vs noise, from the answer position."""
@@ -308,18 +369,17 @@ def attention_mass_command(
         raise PapercraftError(f"--layer must be last or all, got {layer!r}", exit_code=2)
     if eval_samples < 1:
         raise PapercraftError("--eval-samples must be positive", exit_code=2)
-    base = _needle_base(steps, first_seed, d_model, layers, heads, seq_len, batch, lr,
-                        count_list, queries, corpus_bytes)
+    base = _needle_base(steps, first_seed, shape, count_list, queries, runtime.corpus_bytes)
     if max(needle_list) > max(count_list):
         _echo(f"warning: the runs train on N <= {max(count_list)}; evaluating "
               f"N = {max(needle_list)}")
-    _set_threads(threads)
+    _set_threads(runtime.threads)
     from papercraft_diffattn.diagnostics import attention_headline, run_attention_mass
 
     with _user_errors():
         report = run_attention_mass(base, seed_list, out, needles=needle_list, queries=queries,
                                     eval_samples=eval_samples, layer=layer,
-                                    progress=not no_progress, log=_echo)
+                                    progress=not runtime.no_progress, log=_echo)
     _echo(attention_headline(report))
     rows = []
     for setting in report["settings"]:
@@ -337,6 +397,8 @@ def attention_mass_command(
 # -- outliers --------------------------------------------------------------------------------
 
 
+@_options(Shape, SHAPE_FLAGS, LM_DEFAULTS)
+@_options(Runtime, RUNTIME_FLAGS)
 def outliers_command(
     run_dirs: list[Path] | None = typer.Argument(
         None, help="Run folders, or folders with runs/ (e.g. a compare --out). "
@@ -346,16 +408,9 @@ def outliers_command(
                               help="Training steps (no run folders)."),
     seeds: int = typer.Option(3, "--seeds", help="Seeds per architecture (no run folders)."),
     first_seed: int = typer.Option(0, "--first-seed", help="Seeds are S, S+1, ..."),
-    d_model: int = typer.Option(LM_DEFAULTS["d_model"], "--d-model", help="Model width."),
-    layers: int = typer.Option(LM_DEFAULTS["layers"], "--layers", help="Blocks."),
-    heads: int = typer.Option(LM_DEFAULTS["heads"], "--heads", help="Transformer heads."),
-    seq_len: int = typer.Option(LM_DEFAULTS["seq_len"], "--seq-len", help="Context in bytes."),
-    batch: int = typer.Option(LM_DEFAULTS["batch"], "--batch", help="Sequences per step."),
-    lr: float = typer.Option(LM_DEFAULTS["lr"], "--lr", help="Peak learning rate."),
+    shape: Shape = ...,
     out: Path = typer.Option(Path("diffattn-compare"), "--out", help="Output folder."),
-    threads: int = typer.Option(1, "--threads", help="Torch threads (0: torch's default)."),
-    corpus_bytes: int = typer.Option(4_000_000, "--corpus-bytes", hidden=True, help="Corpus cap."),
-    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+    runtime: Runtime = ...,
     as_json: bool = typer.Option(False, "--json", help="Print outliers.json."),
 ) -> None:
     """Top activations vs median of |attention logits| and |hidden states| per arch."""
@@ -365,14 +420,14 @@ def outliers_command(
     seed_list: list[int] = []
     if not run_dirs:
         seed_list = _seed_list(seeds, first_seed)
-        base = _config("transformer", "lm", {}, steps, first_seed, d_model, layers, heads,
-                       seq_len, batch, lr, -1, -1, 8, corpus_bytes)
-    _set_threads(threads)
+        base = _config("transformer", "lm", {}, steps, first_seed, shape, -1, -1, 8,
+                       runtime.corpus_bytes)
+    _set_threads(runtime.threads)
     from papercraft_diffattn.diagnostics import outliers_headline, run_outliers
 
     with _user_errors():
         report = run_outliers(run_dirs or [], out, base=base, seeds=seed_list, batches=batches,
-                              progress=not no_progress, log=_echo)
+                              progress=not runtime.no_progress, log=_echo)
     _echo(outliers_headline(report))
     rows = []
     for run in report["runs"]:
@@ -398,9 +453,3 @@ def fill_app(app: typer.Typer) -> None:
     for name, func in COMMANDS.items():
         app.command(name)(func)
 
-
-def register_cli(cli: typer.Typer) -> None:
-    """Add the ``diffattn`` sub-app to the root command line, filled at once."""
-    from papercraft.cli.groups import group
-
-    fill_app(group(cli, "diffattn", help=HELP))

@@ -169,10 +169,10 @@ def report_markdown(report: dict[str, Any], command: str = "") -> str:
 
 def write_report(report: dict[str, Any], out_dir: Path, command: str = "") -> None:
     """report.json, report.md and loss_curves.png in ``out_dir``."""
-    from papercraft_diffattn.data import write_json_atomic
+    from papercraft.fileio import write_json_atomic
 
     out_dir = Path(out_dir)
-    write_json_atomic(out_dir / "report.json", report, indent=2)
+    write_json_atomic(out_dir / "report.json", report)
     (out_dir / "report.md").write_text(report_markdown(report, command), encoding="utf-8")
     curves = {arch: [read_curve(Path(p)) for p in report["archs"][arch]["runs"]]
               for arch in ARCHS}

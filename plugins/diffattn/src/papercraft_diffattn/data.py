@@ -16,7 +16,6 @@ import json
 import os
 import sys
 import sysconfig
-import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -171,20 +170,6 @@ def cache_path(max_bytes: int = DEFAULT_MAX_BYTES) -> Path:
     return subdir("diffattn", "corpus") / name
 
 
-def write_json_atomic(path: Path, data: Any, indent: int | None = None) -> None:
-    """Write JSON to ``path`` through a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=indent)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def load_corpus(max_bytes: int = DEFAULT_MAX_BYTES, cache: bool = True) -> Corpus:
     """The stdlib-docstring corpus, gathered once and cached under PAPERCRAFT_HOME."""
     if not cache:
@@ -196,6 +181,8 @@ def load_corpus(max_bytes: int = DEFAULT_MAX_BYTES, cache: bool = True) -> Corpu
             return Corpus(train=data["train"], val=data["val"], meta=data["meta"])
         except (OSError, ValueError, KeyError):
             pass  # damaged cache: gather again
+    from papercraft.fileio import write_json_atomic
+
     corpus = gather_corpus(max_bytes)
     write_json_atomic(path, {"meta": corpus.meta, "train": corpus.train, "val": corpus.val})
     return corpus

@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from papercraft.fileio import write_json_atomic
 from papercraft_diffattn.compare import ARCHS, check_seeds, train_all
-from papercraft_diffattn.data import write_json_atomic
 from papercraft_diffattn.report import (
     ARCH_LABELS,
     fmt_pm,
@@ -118,7 +118,7 @@ def run_needle(
         "files": ["needle.json", "needle.md", "needle.png"],
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out_dir / "needle.json", report, indent=2)
+    write_json_atomic(out_dir / "needle.json", report)
     plot_needle(report, out_dir / "needle.png")
     rows = []
     for arch in ARCHS:
@@ -219,7 +219,7 @@ def run_attention_mass(
         "files": ["attention_mass.json", "attention_mass.md", "attention_mass.png"],
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out_dir / "attention_mass.json", report, indent=2)
+    write_json_atomic(out_dir / "attention_mass.json", report)
     plot_attention_mass(report, out_dir / "attention_mass.png")
     rows = []
     for label in labels:
@@ -374,7 +374,7 @@ def run_outliers(
         "files": ["outliers.json", "outliers.md", "outliers.png"],
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out_dir / "outliers.json", report, indent=2)
+    write_json_atomic(out_dir / "outliers.json", report)
     if all(arch in archs for arch in ARCHS):
         plot_outliers(report, out_dir / "outliers.png")
     else:

@@ -2,8 +2,8 @@
 
 A run folder holds ``config.json`` (the run's full configuration), ``curve.jsonl`` (one JSON
 object per step: step, train_loss, lr, seconds, and val_loss at evaluation steps),
-``checkpoint.pt`` (model, optimizer, step, RNG states, config; written through a temporary
-file and ``os.replace``) and, once finished, ``result.json``. ``train_run(..., mode="resume")``
+``checkpoint.pt`` (model, optimizer, step, RNG states, config; replaced atomically by
+:mod:`papercraft.fileio`) and, once finished, ``result.json``. ``train_run(..., mode="resume")``
 continues from the checkpoint and reproduces the uninterrupted run: the data generator and
 RNG states are restored and the curve is cut back to the checkpoint's step. Ctrl-C finishes
 the current step, saves a checkpoint and raises :class:`TrainingInterrupted`.
@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from papercraft.errors import PapercraftError
+from papercraft.fileio import atomic_path, write_json_atomic, write_jsonl_atomic
 
 CONFIG_FILE = "config.json"
 CURVE_FILE = "curve.jsonl"
@@ -145,25 +144,11 @@ def read_curve(run_dir: Path) -> list[dict[str, Any]]:
     return records
 
 
-def _rewrite_curve(path: Path, records: list[dict[str, Any]]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        for record in records:
-            fh.write(json.dumps(record) + "\n")
-    os.replace(tmp, path)
-
-
 def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     import torch
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temp:
+        torch.save(state, temp)
 
 
 def load_checkpoint(run_dir: Path) -> dict[str, Any]:
@@ -315,9 +300,7 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, mode: str) -> dict[str, 
         raise RunError(f"{run_dir} already holds a run; pass --resume to continue it")
     run_dir.mkdir(parents=True, exist_ok=True)
     if not config_path.exists():
-        from papercraft_diffattn.data import write_json_atomic
-
-        write_json_atomic(config_path, wanted, indent=2)
+        write_json_atomic(config_path, wanted)
     return load_checkpoint(run_dir) if has_checkpoint else None
 
 
@@ -374,7 +357,7 @@ def train_run(
         torch.set_rng_state(state["rng"]["torch"])
         generator.set_state(state["rng"]["data"])
         start, seconds_before = int(state["step"]), float(state["seconds"])
-        _rewrite_curve(curve_path, [r for r in read_curve(run_dir) if r["step"] <= start])
+        write_jsonl_atomic(curve_path, [r for r in read_curve(run_dir) if r["step"] <= start])
         log(f"resuming {run_dir} at step {start}/{config.steps}")
     else:
         curve_path.unlink(missing_ok=True)
@@ -454,7 +437,5 @@ def train_run(
         "config": config.to_dict(),
     }
     if summary["finished"]:
-        from papercraft_diffattn.data import write_json_atomic
-
-        write_json_atomic(run_dir / RESULT_FILE, summary, indent=2)
+        write_json_atomic(run_dir / RESULT_FILE, summary)
     return summary

@@ -46,7 +46,8 @@ def generate_command(
     import json
 
     from papercraft.errors import PapercraftError
-    from papercraft_gsm_symbolic.generate import instances, write_jsonl_atomic
+    from papercraft.fileio import write_jsonl_atomic
+    from papercraft_gsm_symbolic.generate import instances
     from papercraft_gsm_symbolic.loader import load_templates
     from papercraft_gsm_symbolic.template import TemplateError
 
@@ -84,7 +85,7 @@ def generate_command(
         count = len(lines)
     else:
         try:
-            count = write_jsonl_atomic(rows(), out)
+            count = write_jsonl_atomic(out, rows())
         except OSError as exc:
             raise PapercraftError(f"cannot write {out}: {exc}", exit_code=2) from None
     for message in skipped:

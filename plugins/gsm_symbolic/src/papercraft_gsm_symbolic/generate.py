@@ -1,14 +1,9 @@
-"""Generating instances to JSONL and checking templates (the work behind the commands)."""
+"""Drawing instances and checking templates (the work behind the commands)."""
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from papercraft_gsm_symbolic.engine import (
@@ -34,40 +29,6 @@ def instances(template: Template, n: int, seed: int = 0, *,
             pass
     out.extend(instantiate(template, i, seed) for i in range(n))
     return out
-
-
-def generate_rows(templates: Iterable[Template], n: int, seed: int = 0, *,
-                  original: bool = False,
-                  on_template: Callable[[Template], None] | None = None
-                  ) -> Iterator[dict[str, Any]]:
-    """JSON rows for every template: instance 0..n-1 (the original first, when asked)."""
-    for template in templates:
-        for instance in instances(template, n, seed, original=original):
-            yield instance.row()
-        if on_template is not None:
-            on_template(template)
-
-
-def write_jsonl_atomic(rows: Iterable[dict[str, Any]], out: Path) -> int:
-    """Write rows to ``out`` through a temporary file renamed at the end; returns the count.
-
-    If producing a row fails, the temporary file is removed and ``out`` is left as it was.
-    """
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-                count += 1
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, out)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return count
 
 
 @dataclass
