@@ -44,6 +44,7 @@ def papercraft_env(home: Path, pythonpath: Path | None = None, plugins: str = ""
     """The environment of a ``python -m papercraft`` subprocess, loading only ``plugins``."""
     env = dict(os.environ, PAPERCRAFT_HOME=str(home), PAPERCRAFT_PLUGINS=plugins)
     env.pop("PAPERCRAFT_STRICT_PLUGINS", None)
+    env.pop("PAPERCRAFT_TEMPLATE", None)
     if pythonpath is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), env.get("PYTHONPATH")]))
     return env
@@ -112,7 +113,7 @@ def test_rendered_project_has_only_the_chosen_examples(tmp_path: Path, hooks: li
         assert (package / filename).exists() == (hook in hooks)
         assert (f"def register_{hook}(" in plugin_source) == (hook in hooks)
     for path in ("README.md", ".gitignore", "tests/conftest.py", "tests/test_plugin.py",
-                 ".github/workflows/ci.yml", ".github/workflows/publish.yml"):
+                 ".github/workflows/test.yml", ".github/workflows/publish.yml"):
         assert (target / path).is_file(), path
     assert not list(target.rglob("*.jinja"))
 
@@ -122,12 +123,93 @@ def test_rendered_project_has_only_the_chosen_examples(tmp_path: Path, hooks: li
     assert project["entry-points"]["papercraft"] == {NAME: f"{PACKAGE}.plugin"}
     assert "papercraft>=0.1" in project["dependencies"]
     assert any(d.startswith("numpy") for d in project["dependencies"]) == ("arithmetic" in hooks)
-    assert "${{ matrix.python-version }}" in (target / ".github/workflows/ci.yml").read_text()
+    assert project["optional-dependencies"]["test"] == ["pytest>=8"]
+    assert "${{ matrix.python-version }}" in (target / ".github/workflows/test.yml").read_text()
     assert f"https://pypi.org/p/{DIST}" in (target / ".github/workflows/publish.yml").read_text()
 
     if importlib.util.find_spec("ruff") is not None:
         lint = run("-m", "ruff", "check", "--no-cache", ".", cwd=target)
         assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_rendered_project_says_how_to_test_build_and_publish(tmp_path: Path) -> None:
+    import yaml
+
+    target = render_plugin(NAME, output=tmp_path / DIST)
+    readme = (target / "README.md").read_text()
+    for needle in ('pip install -e ".[dev]"', "python -m pytest", "python -m build",
+                   "twine upload dist/*", "[project.entry-points.papercraft]",
+                   f'{NAME} = "{PACKAGE}.plugin"', ".github/workflows/test.yml"):
+        assert needle in readme, needle
+    assert "{{" not in readme and "{%" not in readme
+
+    workflow = yaml.safe_load((target / ".github/workflows/test.yml").read_text())
+    assert workflow[True] == {"push": None, "pull_request": None}  # YAML 1.1 reads "on" as True
+    runs = [step["run"] for step in workflow["jobs"]["test"]["steps"] if "run" in step]
+    assert runs == ['python -m pip install ".[test]"', "python -m pytest"]
+    assert load_toml(target / "pyproject.toml")["project"]["optional-dependencies"]["test"]
+
+
+# ------------------------------------------------------------ template lookup
+def _marked_template(folder: Path, marker: str) -> Path:
+    """A copy of the installed template whose generated README starts with ``marker``."""
+    import shutil
+
+    shutil.copytree(find_template(), folder)
+    readme = folder / "template" / "README.md.jinja"
+    readme.write_text(f"{marker}\n" + readme.read_text())
+    return folder
+
+
+def test_find_template_order_is_option_then_variable_then_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from papercraft.template import installed_templates
+
+    option, variable = tmp_path / "option", tmp_path / "variable"
+    for folder in (option, variable):
+        folder.mkdir()
+        (folder / "copier.yml").write_text("_subdirectory: template\n")
+    monkeypatch.delenv("PAPERCRAFT_TEMPLATE", raising=False)
+    installed = find_template()
+    assert installed in installed_templates()
+    assert (installed / "template" / "pyproject.toml.jinja").is_file()
+
+    monkeypatch.setenv("PAPERCRAFT_TEMPLATE", str(variable))
+    assert find_template() == variable
+    assert find_template(option) == option
+
+
+@pytest.mark.parametrize("via", ["option", "variable"])
+def test_a_missing_chosen_template_is_an_error_not_a_fallback(tmp_path: Path, via: str) -> None:
+    missing = tmp_path / "nowhere"
+    args = ["-m", "papercraft", "plugins", "new", NAME, "-o", str(tmp_path / "out")]
+    env = papercraft_env(tmp_path / "home")
+    if via == "option":
+        args += ["--template", str(missing)]
+    else:
+        env["PAPERCRAFT_TEMPLATE"] = str(missing)
+    result = run(*args, env=env)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "plugin template not found" in result.stderr and str(missing) in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("via", ["option", "variable"])
+def test_new_renders_the_chosen_template(tmp_path: Path, via: str) -> None:
+    custom = _marked_template(tmp_path / "custom", "MARKER-FROM-CUSTOM-TEMPLATE")
+    args = ["-m", "papercraft", "plugins", "new", NAME, "-o", str(tmp_path / "out")]
+    env = papercraft_env(tmp_path / "home")
+    if via == "option":
+        args += ["--template", str(custom)]
+        env["PAPERCRAFT_TEMPLATE"] = str(tmp_path / "nowhere")  # the option wins
+    else:
+        env["PAPERCRAFT_TEMPLATE"] = str(custom)
+    result = run(*args, env=env)
+    assert result.returncode == 0, result.stderr
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert readme.startswith("MARKER-FROM-CUSTOM-TEMPLATE\n")
 
 
 def load_toml(path: Path) -> dict:

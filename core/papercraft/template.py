@@ -1,4 +1,4 @@
-"""``papercraft plugins new``: render plugin-template/ with copier."""
+"""``papercraft plugins new``: render the plugin template (shipped in the package) with copier."""
 
 from __future__ import annotations
 
@@ -29,21 +29,35 @@ def plugin_names(name: str) -> tuple[str, str, str]:
     return short, f"papercraft-{short}", "papercraft_" + short.replace("-", "_")
 
 
+def installed_templates() -> tuple[Path, Path]:
+    """Where the template sits: in the package (wheel), then the checkout (editable install)."""
+    here = Path(__file__).resolve()
+    return here.parent / "_plugin_template", here.parents[2] / "plugin-template"
+
+
+def _is_template(folder: Path) -> bool:
+    """Whether ``folder`` holds a copier template (a ``copier.yml``)."""
+    return (folder / "copier.yml").is_file()
+
+
 def find_template(explicit: Path | None = None) -> Path:
-    """The template folder: ``explicit``, ``PAPERCRAFT_TEMPLATE`` or the repository's."""
-    candidates = []
-    if explicit is not None:
-        candidates.append(Path(explicit))
-    elif os.environ.get("PAPERCRAFT_TEMPLATE"):
-        candidates.append(Path(os.environ["PAPERCRAFT_TEMPLATE"]))
-    else:
-        candidates.append(Path(__file__).resolve().parents[2] / "plugin-template")
-    for candidate in candidates:
-        if (candidate / "copier.yml").is_file():
+    """The template: ``explicit``, else ``PAPERCRAFT_TEMPLATE``, else the installed one."""
+    if explicit is not None or os.environ.get("PAPERCRAFT_TEMPLATE"):
+        chosen = Path(explicit if explicit is not None else os.environ["PAPERCRAFT_TEMPLATE"])
+        if _is_template(chosen):
+            return chosen
+        origin = "--template" if explicit is not None else "PAPERCRAFT_TEMPLATE"
+        raise PapercraftError(
+            f"plugin template not found at {chosen} (from {origin}): no copier.yml there",
+            exit_code=2,
+        )
+    packaged, checkout = installed_templates()
+    for candidate in (packaged, checkout):
+        if _is_template(candidate):
             return candidate
     raise PapercraftError(
-        f"plugin template not found at {candidates[0]}; pass --template or set "
-        "PAPERCRAFT_TEMPLATE",
+        f"plugin template not found in the papercraft package ({packaged}); "
+        "reinstall papercraft, pass --template or set PAPERCRAFT_TEMPLATE",
         exit_code=2,
     )
 
@@ -75,7 +89,7 @@ def render_plugin(
         from copier import run_copy
     except ImportError as exc:
         raise PapercraftError(
-            "copier is not installed: pip install 'papercraft[template]'"
+            "copier is not installed (papercraft depends on it): pip install 'copier>=9.3'"
         ) from exc
     created = not target.exists()
     try:
