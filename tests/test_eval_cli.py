@@ -159,6 +159,46 @@ def test_second_run_is_served_by_the_cache(app: Any, tmp_path: Path) -> None:
     assert third.exit_code == 0 and eval_test_plugin.CALLS["prompts"] == 20
 
 
+# ---------------------------------------------------------------------- feedback
+def test_progress_lines_rate_eta_and_one_estimate(app: Any, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from papercraft.evaluation import progress
+
+    monkeypatch.setattr(progress, "ESTIMATE_OVER_S", 0.0)  # every run counts as long
+    monkeypatch.setattr(progress, "PLAIN_EVERY_S", 0.0)  # a plain line after every batch
+    monkeypatch.setenv(eval_test_plugin.DELAY_ENV, "0.01")
+    result = invoke(app, "eval", "run", "t-arith", "-m", "t-model", "-p", "n=8",
+                    "--out", str(tmp_path / "run"))
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0] == "loading t-model …" and lines[1].startswith("loading t-model … done in")
+    estimates = [ln for ln in lines if ln.startswith("t-arith: about")]
+    assert len(estimates) == 1, result.stderr
+    assert estimates[0].startswith("t-arith: about 1 min for 8 samples (")
+    plain = [ln for ln in lines if ln.startswith("t-arith: ") and " samples, " in ln]
+    assert [ln.split()[1] for ln in plain] == [f"{i}/8" for i in range(1, 8)]
+    assert all("samples/s, ETA 0:0" in ln and ", accuracy " in ln for ln in plain), plain
+
+
+def test_short_run_prints_no_estimate(app: Any, tmp_path: Path) -> None:
+    result = invoke(app, "eval", "run", "t-arith", "-m", "t-model", "--out", str(tmp_path / "r"))
+    assert result.exit_code == 0, result.output
+    assert "about" not in result.stderr and " samples, " not in result.stderr
+    assert "Warning" not in result.stderr
+
+
+def test_an_empty_metric_group_is_a_warning(app: Any, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    result = invoke(app, "eval", "run", "t-arith", "-m", "t-model", "--limit", "1",
+                    "--out", str(run))  # q000: 1 + 0, an odd target only
+    assert result.exit_code == 0, result.output
+    warning = ("Warning: no samples behind by_parity.even; --limit 1 leaves their groups "
+               "without samples.")
+    assert warning in result.stderr.splitlines()
+    report = invoke(app, "eval", "report", str(run))
+    assert report.exit_code == 0 and warning in report.stderr.splitlines()
+
+
 # ---------------------------------------------------------------------- user errors
 @pytest.mark.parametrize(
     ("args", "message"),

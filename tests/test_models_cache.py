@@ -234,3 +234,38 @@ def test_cache_cli_stats_and_clear(home: Path) -> None:
     cleared = runner.invoke(app, ["models", "cache", "clear", "-y"])
     assert cleared.exit_code == 0, cleared.output
     assert ModelCache().stats().entries == 0
+
+
+def test_a_lazy_model_behind_the_cache_loads_only_on_a_miss() -> None:
+    from papercraft.models.lazy import LazyModel
+
+    made: list[CountingModel] = []
+
+    def load() -> CountingModel:
+        made.append(CountingModel())
+        return made[-1]
+
+    CachedModel(CountingModel()).chat(conv("warm"), GREEDY)  # an earlier run's entry
+    lazy = LazyModel(load, "counting")
+    model = CachedModel(lazy)
+    assert model.chat(conv("warm"), GREEDY).cached is True
+    assert made == [] and not lazy.loaded and lazy.load_seconds == 0.0
+    assert model.chat(conv("cold"), GREEDY).text == "dloc"
+    assert len(made) == 1 and lazy.loaded and made[0].calls == 1
+    model.generate([conv("cold"), conv("other")], GREEDY)
+    assert len(made) == 1 and made[0].calls == 2  # loaded once; "cold" was a hit
+    assert lazy.batches == made[0].batches  # other attributes come from the loaded model
+    model.close()
+
+
+def test_a_lazy_model_that_never_loaded_closes_without_loading() -> None:
+    from papercraft.models.lazy import LazyModel
+
+    def load() -> Model:
+        raise AssertionError("loaded")
+
+    lazy = LazyModel(load, "never", attention="sdpa")
+    model = CachedModel(lazy)
+    assert model.attention == "sdpa" and model.scope is None
+    model.close()
+    assert not lazy.loaded

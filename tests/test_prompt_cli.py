@@ -25,6 +25,7 @@ class EchoModel(Model):
     """Test double: "You said: <last message>" (prefixed by the system message); counts calls."""
 
     calls: ClassVar[int] = 0
+    loads: ClassVar[int] = 0
     last_params: ClassVar[GenerationParams | None] = None
 
     def __init__(self, model_id: str, attention: Any = None) -> None:
@@ -57,6 +58,7 @@ def register_models(register: Any) -> None:
 
 
 def make_echo(model_id: str, attention: Any = None, **options: Any) -> EchoModel:
+    EchoModel.loads += 1
     return EchoModel(model_id, attention)
 
 
@@ -66,6 +68,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("PAPERCRAFT_MODEL", raising=False)
     monkeypatch.delenv("PAPERCRAFT_OPENAI_BASE_URL", raising=False)
     EchoModel.calls = 0
+    EchoModel.loads = 0
     EchoModel.last_params = None
     return tmp_path / "home"
 
@@ -179,6 +182,7 @@ def test_openai_backend_through_base_url(app: Any) -> None:
         result = invoke(app, "over http", "-m", "openai:echo", "--base-url", base)
         assert result.exit_code == 0, result.output
         assert result.stdout == "You said: over http\n"
+        assert "loading" not in result.stderr  # a remote client loads nothing
         data = json.loads(invoke(app, "over http", "-m", "openai:echo", "--base-url", base,
                                  "--json").stdout)
         assert data["cached"] is True and data["model"] == "openai:echo"
@@ -186,3 +190,33 @@ def test_openai_backend_through_base_url(app: Any) -> None:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+def test_a_cached_prompt_does_not_load_the_model(app: Any) -> None:
+    first = invoke(app, "hello", "-m", "echo")
+    assert first.exit_code == 0, first.output
+    assert EchoModel.loads == 1
+    lines = first.stderr.splitlines()
+    assert lines[0] == "loading echo …"  # stderr is not a terminal: plain lines, no spinner
+    assert lines[1].startswith("loading echo … done in ") and lines[1].endswith(" s")
+    again = invoke(app, "hello", "-m", "echo", "--json")
+    assert json.loads(again.stdout)["cached"] is True
+    assert EchoModel.loads == 1 and EchoModel.calls == 1  # answered without loading
+    assert "loading" not in again.stderr
+    invoke(app, "hello", "-m", "echo", "--temperature", "0.5")  # sampled, no seed: not cached
+    assert EchoModel.loads == 2
+
+
+def test_serve_checks_the_port_before_loading(app: Any) -> None:
+    pytest.importorskip("uvicorn")
+    pytest.importorskip("fastapi")
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        result = CliRunner().invoke(app, ["models", "serve", "-m", "echo", "--port", str(port)])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], result.stderr
+    assert "--port" in lines[0]
+    assert EchoModel.loads == 0

@@ -298,7 +298,7 @@ def test_serve_command_reports_a_busy_port() -> None:
         result = CliRunner().invoke(
             build_app(manager), ["models", "serve", "-m", "echo", "--port", str(port)]
         )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
     assert "Traceback" not in result.output
 

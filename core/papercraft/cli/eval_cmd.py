@@ -41,6 +41,19 @@ def _resume_command(settings: Any, out: Path) -> str:
     return shlex.join(words)
 
 
+def _warn_empty_metrics(results: dict[str, Any], task: Any | None) -> None:
+    """One stderr line naming the task metrics that no sample fed (an empty group)."""
+    from papercraft.evaluation.task import empty_metric_names
+
+    metrics = results.get("task_metrics") or {}
+    names = task.empty_metrics(metrics) if task is not None else empty_metric_names(metrics)
+    if not names:
+        return
+    limit = (results.get("config") or {}).get("limit")
+    hint = f"; --limit {limit} leaves their groups without samples" if limit else ""
+    typer.echo(f"Warning: no samples behind {', '.join(names)}{hint}.", err=True)
+
+
 def _print_summary(results: dict[str, Any]) -> None:
     from papercraft.evaluation.report import SUMMARY_COLUMNS, summary_rows, summary_title
 
@@ -58,7 +71,8 @@ def run_command(
         None, "--attention", help="Replace the model's attention with this registered kernel."
     ),
     limit: int | None = typer.Option(
-        None, "--limit", min=1, help="Evaluate only the first N samples (task order)."
+        None, "--limit", min=1,
+        help="Evaluate N samples that represent the run (the task chooses; default the first N).",
     ),
     seed: int = typer.Option(
         0, "--seed", help="Seed for sampled decoding and the bootstrap interval."
@@ -144,10 +158,17 @@ def run_command(
         print_json(results)
     else:
         _print_summary(results)
+    _warn_empty_metrics(results, task)
     typer.echo(f"Run folder: {path}", err=True)
 
 
 def _run_with_progress(evaluation: Any, model: Any, threads: bool) -> dict[str, Any]:
+    """Run with a progress bar on stderr: samples done, score, rate, elapsed time and ETA.
+
+    Without a terminal the bar is drawn once at the end, so a plain line is printed every
+    PLAIN_EVERY_S. A run projected to take more than a few minutes prints one estimate
+    after its first samples.
+    """
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -155,21 +176,33 @@ def _run_with_progress(evaluation: Any, model: Any, threads: bool) -> dict[str, 
         Progress,
         TextColumn,
         TimeElapsedColumn,
-        TimeRemainingColumn,
     )
 
+    from papercraft.evaluation.progress import RunClock, format_duration, format_rate
+
     metric = evaluation.task.metric
+    name = evaluation.settings.benchmark
     console = Console(stderr=True)
     columns = (
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[score]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+        TextColumn("{task.fields[score]}"), TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(), TextColumn("ETA {task.fields[eta]}"),
     )
+    clock = RunClock(evaluation.total)
     with Progress(*columns, console=console, transient=False) as progress:
-        bar = progress.add_task(evaluation.settings.benchmark, total=evaluation.total, score="")
+        bar = progress.add_task(name, total=evaluation.total, score="", rate="", eta="-:--")
 
         def update(done: int, total: int, score_sum: float) -> None:
+            clock.update(done)
             shown = f"{metric} {score_sum / done:.3f}" if done else ""
-            progress.update(bar, completed=done, total=total, score=shown)
+            progress.update(bar, completed=done, total=total, score=shown,
+                            rate=format_rate(clock.rate), eta=format_duration(clock.remaining))
+            estimate = clock.estimate()
+            if estimate is not None:
+                progress.console.print(f"{name}: {estimate}", markup=False, highlight=False)
+            if not console.is_terminal and clock.line_due():
+                line = f"{name}: {clock.summary()}" + (f", {shown}" if shown else "")
+                progress.console.print(line, markup=False, highlight=False)
 
         return evaluation.run(model, threads=threads, on_progress=update)
 
@@ -194,3 +227,4 @@ def report_command(
         print_json(results)
     else:
         _print_summary(results)
+    _warn_empty_metrics(results, task)

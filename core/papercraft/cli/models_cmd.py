@@ -33,8 +33,10 @@ def register(cli: typer.Typer) -> None:
     cache.command("clear")(cache_clear_command)
 
 
-def _load(ctx: typer.Context, model_id: str, attention: str | None, base_url: str | None) -> Any:
-    from papercraft.models.resolve import find_model_record, load_model
+def _load(ctx: typer.Context, model_id: str, attention: str | None, base_url: str | None,
+          *, lazy: bool = False) -> Any:
+    """The model; with ``lazy`` a local one loads on its first call (a cache hit never does)."""
+    from papercraft.models.resolve import find_model_record, load_model, open_model
 
     options: dict[str, Any] = {}
     if base_url is not None:
@@ -44,7 +46,18 @@ def _load(ctx: typer.Context, model_id: str, attention: str | None, base_url: st
                 f"--base-url applies to remote models (openai:MODEL), not {model_id!r}", 2
             )
         options["base_url"] = base_url
-    return load_model(ctx.obj, model_id, attention=attention, **options)
+    opener = open_model if lazy else load_model
+    return opener(ctx.obj, model_id, attention=attention, **options)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Bind ``host:port`` once and let it go: a busy port fails before the model loads."""
+    from papercraft.models.server import bind_socket
+
+    try:
+        bind_socket(host, port).close()
+    except PapercraftError as exc:
+        raise PapercraftError(f"{exc} (choose another --port or --host)", 2) from None
 
 
 def _params(**fields: Any) -> Any:
@@ -103,17 +116,20 @@ def prompt_command(
     messages.append({"role": "user", "content": text})
 
     started = time.perf_counter()
-    model = _load(ctx, model_id, attention, base_url)
-    load_seconds = time.perf_counter() - started
+    opened = _load(ctx, model_id, attention, base_url, lazy=True)
+    open_seconds = time.perf_counter() - started
+    model = opened
     try:
         if not no_cache:
             from papercraft.models.cached import CachedModel
 
-            model = CachedModel(model, attention=attention)
+            model = CachedModel(opened, attention=attention)
         if as_json:
             started = time.perf_counter()
             completion = model.chat(messages, params)
-            wall = time.perf_counter() - started
+            lazy_load = float(getattr(opened, "load_seconds", 0.0) or 0.0)
+            wall = time.perf_counter() - started - lazy_load
+            load_seconds = open_seconds + lazy_load
             data = completion.to_dict()
             total = completion.prompt_tokens + completion.completion_tokens
             data.update(
@@ -164,6 +180,7 @@ def serve_command(
 
     require_serve_extras()
     model_id = model_id or default_model()
+    _check_port(host, port)
     model = _load(ctx, model_id, attention, None)
     if cache:
         from papercraft.models.cached import CachedModel

@@ -1,6 +1,7 @@
 """Run a Task against a Model into a run folder; resume an interrupted run.
 
-The runner takes the task's samples in order (``limit`` keeps the first N), skips those a
+The runner takes the task's samples in order (``limit`` N takes ``task.subset(N, seed)``:
+the first N unless the task draws a representative subset), skips those a
 resumed folder already holds, sends the rest to the model in batches of ``concurrency``
 prompts per call (local models) or on ``concurrency`` threads, one prompt per call (remote
 models), lets the task parse and score each response and appends every finished batch to
@@ -106,11 +107,9 @@ def build_task(record: BenchmarkRecord, params: dict[str, str]) -> Task:
     return task
 
 
-def select_samples(task: Task, limit: int | None) -> list[Sample]:
-    """The task's samples in order, the first ``limit`` of them; ids must be unique."""
-    samples = list(task.samples())
-    if limit is not None:
-        samples = samples[:limit]
+def select_samples(task: Task, limit: int | None, seed: int = 0) -> list[Sample]:
+    """The task's samples, or its ``subset(limit, seed)``; ids must be unique."""
+    samples = list(task.samples()) if limit is None else list(task.subset(limit, seed))[:limit]
     seen: set[str] = set()
     duplicates = sorted({s.id for s in samples if s.id in seen or seen.add(s.id)})
     if duplicates:
@@ -219,6 +218,20 @@ def check_same_run(stored: dict[str, Any], config: dict[str, Any], path: Path) -
         "repeat the original options or choose another --out",
         2,
     )
+
+
+def _check_same_samples(done: Sequence[dict[str, Any]], samples: Sequence[Sample],
+                        path: Path) -> None:
+    """Refuse to resume a folder holding samples this run would not evaluate."""
+    wanted = {s.id for s in samples}
+    foreign = sorted({str(r.get("id")) for r in done} - wanted)
+    if foreign:
+        raise PapercraftError(
+            f"cannot resume {path}: it holds {len(foreign)} sample(s) this run would not "
+            f"evaluate (e.g. {foreign[0]!r}); the task's samples or its --limit subset "
+            "changed since the run started; start a new run with another --out",
+            2,
+        )
 
 
 # ------------------------------------------------------------------ one evaluation
@@ -342,7 +355,7 @@ class Evaluation:
         task config; its truncated last sample line, if any, is then cut off.
         """
         folder = RunFolder(path)
-        samples = select_samples(task, settings.limit)
+        samples = select_samples(task, settings.limit, settings.seed)
         config = make_config(task, settings, len(samples), record=record, manager=manager,
                              executor=executor)
         done: list[dict[str, Any]] = []
@@ -353,6 +366,7 @@ class Evaluation:
             stored = folder.read_config()
             check_same_run(stored, config, folder.path)
             done = folder.read_records(repair=True)
+            _check_same_samples(done, samples, folder.path)
             config = stored
             resumed = True
         elif not folder.is_empty():

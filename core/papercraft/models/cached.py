@@ -16,7 +16,9 @@ class CachedModel(Model):
     """Serve hits from ``cache``; forward only the misses to ``model``, in one batch, in order.
 
     Identical inputs within one batch are generated once. Hits come back with
-    ``cached=True``. Sampled calls without a seed bypass the cache.
+    ``cached=True``. Sampled calls without a seed bypass the cache. Keys need only the
+    model's ``model_id``, ``attention`` and ``cache_scope``, so with a LazyModel inside
+    (``resolve.open_model``) a hit never loads the model.
     """
 
     def __init__(
@@ -26,8 +28,12 @@ class CachedModel(Model):
         self.cache = cache if cache is not None else ModelCache()
         self.model_id = model.model_id
         self.attention = attention if attention is not None else model.attention
-        self.context_length = model.context_length
         self.scope: str | None = getattr(model, "cache_scope", None)
+
+    @property  # type: ignore[override]
+    def context_length(self) -> int | None:  # type: ignore[override]
+        """The wrapped model's (read when asked: it may load a lazy model)."""
+        return self.model.context_length
 
     def key(self, kind: Kind, payload: Sequence[Message] | str, params: GenerationParams) -> str:
         """The cache key of one call to this model."""

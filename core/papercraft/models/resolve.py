@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from papercraft.errors import PapercraftError, UnknownNameError
@@ -48,13 +49,48 @@ def load_model(
     """Resolve and build a model; ``attention`` names a registered kernel.
 
     The factory is called as ``factory(model_id, attention=AttentionRecord | None, **options)``.
+    Loading a local model is reported on stderr (see :mod:`papercraft.status`); building a
+    remote client is instant and silent.
     """
     record = find_model_record(manager, model_id)
     kernel = find_kernel(manager, attention) if attention else None
-    factory = record.load()
-    try:
-        return factory(model_id, attention=kernel, **options)
-    except (PapercraftError, KeyboardInterrupt):
-        raise
-    except (ValueError, FileNotFoundError, OSError) as exc:
-        raise PapercraftError(f"cannot load model {model_id!r}: {exc}") from exc
+    with _reported(record, model_id, attention):
+        factory = record.load()
+        try:
+            return factory(model_id, attention=kernel, **options)
+        except (PapercraftError, KeyboardInterrupt):
+            raise
+        except (ValueError, FileNotFoundError, OSError) as exc:
+            raise PapercraftError(f"cannot load model {model_id!r}: {exc}") from exc
+
+
+def _reported(record: ModelRecord, model_id: str, attention: str | None
+              ) -> AbstractContextManager[None]:
+    if not record.local:
+        return nullcontext()
+    from papercraft.status import loading
+
+    return loading(f"{model_id} (attention: {attention})" if attention else model_id)
+
+
+def open_model(
+    manager: PluginManager, model_id: str, *, attention: str | None = None, **options: Any
+) -> Model:
+    """Like :func:`load_model`, but a local model is loaded on its first call.
+
+    Unknown names fail here, at once; a remote client (instant to build, and its cache
+    scope depends on its options) is built now. Put a CachedModel in front of the result
+    and a cache hit never loads the model.
+    """
+    record = find_model_record(manager, model_id)
+    if attention:
+        find_kernel(manager, attention)
+    if not record.local:
+        return load_model(manager, model_id, attention=attention, **options)
+    from papercraft.models.lazy import LazyModel
+
+    return LazyModel(
+        lambda: load_model(manager, model_id, attention=attention, **options),
+        model_id,
+        attention=attention,
+    )

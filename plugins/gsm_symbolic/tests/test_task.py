@@ -170,3 +170,39 @@ def test_runs_through_the_core_runner(tmp_path: Path) -> None:
     assert metrics["original_accuracy"] == 1.0
     assert metrics["drop"] == pytest.approx(1 - 2 / 3)
     assert results["n"] == 4 + 3 * 4
+
+
+def test_limit_takes_originals_and_every_set(tmp_path: Path) -> None:
+    runner = pytest.importorskip("papercraft.evaluation.runner")
+    task = symbolic_task(instances="3", max_templates="4")
+    two = task.subset(2)
+    assert [s.metadata["set"] for s in two] == ["original", "0"]  # was: two originals
+    four = task.subset(4)
+    assert [s.metadata["set"] for s in four] == ["original", "0", "1", "2"]
+    assert len({s.metadata["template"] for s in four}) == 4  # a different template per set
+    eight = task.subset(8)
+    assert sorted(s.metadata["set"] for s in eight) == ["0", "0", "1", "1", "2", "2",
+                                                        "original", "original"]
+    assert task.subset(8) == eight and task.subset(8, seed=1) != eight  # deterministic
+    assert task.subset(100) == task.samples()
+
+    settings = runner.RunSettings(benchmark="gsm-symbolic", model="oracle",
+                                  params={"instances": "3", "max_templates": "4"}, limit=4)
+    evaluation = runner.Evaluation.prepare(task, settings, tmp_path / "run")
+    results = evaluation.run(Oracle(task))
+    metrics = results["task_metrics"]
+    assert results["n"] == 4 and metrics["sets"] == 3 and metrics["original_samples"] == 1
+    assert metrics["accuracy_by_set"] == {"0": 1.0, "1": 0.0, "2": 1.0}
+    assert metrics["drop"] == pytest.approx(1 - 2 / 3)
+    assert task.empty_metrics(metrics) == []
+
+
+def test_empty_metric_groups() -> None:
+    task = symbolic_task(instances="2", max_templates="2")
+    only_originals = _records({"original": [1, 0]})
+    names = task.empty_metrics(task.aggregate(only_originals))
+    assert "accuracy_by_set" in names and "set_accuracy_mean" in names and "drop" in names
+    without = symbolic_task(instances="2", max_templates="2", include_original="false")
+    assert without.empty_metrics(without.aggregate(_records({"0": [1], "1": [0]}))) == []
+    assert task.empty_metrics(task.aggregate(_records({"0": [1], "1": [0]}))) == [
+        "original_accuracy", "drop"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import types
@@ -211,6 +212,24 @@ def test_cli_perplexity_json(model, home: Path) -> None:
     assert {"perplexity", "nll", "tokens"} <= set(data)
     assert data["tokens"] > 800 and math.isfinite(data["perplexity"])
     assert "converting" not in result.stderr  # the cached copy was used
+    lines = result.stderr.splitlines()  # not a terminal: a plain line before and after
+    assert "loading smollm2 …" in lines
+    assert any(re.fullmatch(r"loading smollm2 … done in \d+\.\d s", ln) for ln in lines)
+
+
+def test_cli_prompt_answers_a_cached_prompt_without_loading(model, home: Path) -> None:
+    args = [sys.executable, "-m", "papercraft", "prompt", "Name one primary colour.",
+            "-m", "smollm2", "--max-tokens", "8"]
+    env = {**os.environ, "PAPERCRAFT_HOME": str(home), "PAPERCRAFT_PLUGINS": "papercraft-hf"}
+    first = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "loading smollm2 …" in first.stderr.splitlines()
+    second = subprocess.run([*args, "--json"], capture_output=True, text=True, timeout=300,
+                            env=env)
+    assert second.returncode == 0, second.stderr
+    data = json.loads(second.stdout)
+    assert data["cached"] is True and data["text"].strip() == first.stdout.strip()
+    assert "loading" not in second.stderr and data["load_seconds"] < 1.0
 
 
 def test_demo(model, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
