@@ -49,8 +49,7 @@ def perplexity_command(
 
     text, source = _read(file)
     console = Console(stderr=True)
-    with console.status(f"loading {model}"):
-        loaded = load_model(ctx.obj, model, attention=attention)
+    loaded = load_model(ctx.obj, model, attention=attention)  # prints its own loading line
     try:
         with console.status(f"scoring {source} with {model}"):
             try:
