@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
 
 import arith_test_plugin
-from papercraft.arith import parse_bits, sample
+from papercraft.arith import measure_errors, parse_bits, sample
+from papercraft.cli.arith_cmd import plot_errors
 from papercraft.cli.main import build_app
 from papercraft.errors import PapercraftError
 from papercraft.plugins import PluginManager
@@ -84,3 +86,78 @@ def test_parse_bits_and_sample() -> None:
     assert a.dtype.name == "float32" and a.shape == b.shape == (10,)
     with pytest.raises(PapercraftError):
         parse_bits("a")
+
+
+def _no_warnings(*args: str):
+    """``invoke`` with every warning turned into an error (pytest would otherwise swallow it)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return invoke(*args)
+
+
+def test_mul_overflow_is_a_note_not_a_numpy_warning() -> None:
+    result = _no_warnings("arith", "mul", "1e30", "1e30", "--method", "t-exact")
+    assert result.exit_code == 0, result.output
+    assert "RuntimeWarning" not in result.output
+    notes = result.stderr.splitlines()
+    assert notes == ["Note: the exact product 1e+60 is beyond float32's range (±3.4e+38): "
+                     "the result is inf."]
+    assert "= inf" in result.stdout and "relative error: n/a" in result.stdout
+
+
+def test_mul_input_beyond_float32_and_plain_numbers() -> None:
+    result = _no_warnings("arith", "mul", "1e40", "2", "--method", "t-exact", "--json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert info["rel_error"] is None and "a = 1e+40 is beyond float32's range" in info["notes"][0]
+    shown = invoke("arith", "mul", "0.1", "3", "--method", "t-exact")
+    assert shown.stdout.splitlines()[0] == "t-exact: 0.1 x 3.0 = 0.3"  # float32, shortest
+    assert re.fullmatch(r"relative error: \d\.\d\de-\d\d", shown.stdout.splitlines()[2])
+
+
+def test_errors_of_products_beyond_the_range_are_counted_and_left_out() -> None:
+    import warnings
+
+    import numpy as np
+
+    records = [_manager().records("arithmetic")["t-exact"]]
+    a = np.array([1e30, 2.0, 3.0], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (row,) = measure_errors(records, a, a)
+    assert row.non_finite == 1 and row.n == 3
+    assert row.max_rel_error is not None and row.max_rel_error < 1e-6
+
+
+def test_error_table_rounds_to_three_digits_and_plot_has_a_legend(tmp_path) -> None:
+    result = invoke("arith", "error", "--n", "500")
+    assert result.exit_code == 0, result.output
+    row = next(line.split() for line in result.stdout.splitlines() if line.startswith("t-trunc"))
+    assert all(re.fullmatch(r"\d\.\d\de-\d\d", cell) for cell in row[3:]), row
+    rows = measure_errors(
+        sorted(_manager().records("arithmetic").values(), key=lambda r: r.name), *sample(
+            "normal", 500, 0))
+    figure = plot_errors(rows, tmp_path / "e.png", "normal, n=500")
+    (axes,) = figure.axes
+    labels = [t.get_text() for t in axes.get_legend().get_texts()]
+    assert labels == ["float formats (reference)", "trunc"]
+    colours = {tuple(p.get_facecolor()) for p in axes.patches}
+    assert len(colours) == len(labels)  # one legend entry per colour
+    assert (tmp_path / "e.png").stat().st_size > 1000
+
+
+def test_bench_table_three_significant_digits() -> None:
+    result = invoke("arith", "bench", "--n", "1000", "--size", "16", "--repeats", "1")
+    assert result.exit_code == 0, result.output
+    for line in result.stdout.splitlines()[1:]:
+        for cell in line.split()[1:]:
+            digits = cell.replace(".", "").lstrip("0")
+            assert cell == "-" or len(digits) == 3 or "." not in cell, line
+
+
+def _manager() -> PluginManager:
+    manager = PluginManager(only=[])
+    manager.add_module(arith_test_plugin, name="arith-test")
+    return manager

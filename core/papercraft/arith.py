@@ -42,14 +42,50 @@ def float_bits(value: float) -> str:
     return f"0x{int(np.array(value, np.float32).view(np.uint32)):08X}"
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+
+
+def _input_notes(name: str, value: float, as32: np.float32) -> list[str]:
+    if np.isfinite(value) and not np.isfinite(as32):
+        return [f"{name} = {value:.3g} is beyond float32's range (±{FLOAT32_MAX:.3g}): "
+                f"it becomes {float(as32)}"]
+    if value != 0 and as32 == 0:
+        return [f"{name} = {value:.3g} is below float32's smallest value: it becomes 0"]
+    if 0 < abs(float(as32)) < FLOAT32_TINY:
+        return [f"{name} = {value:.3g} is subnormal in float32 (below {FLOAT32_TINY:.3g}): "
+                "multipliers that flush subnormals treat it as 0"]
+    return []
+
+
+def product_notes(a: float, b: float, a32: np.float32, b32: np.float32,
+                  exact: float, value: float) -> list[str]:
+    """Plain-words notes on inputs or products outside float32's normal range."""
+    notes = _input_notes("a", a, a32) + _input_notes("b", b, b32)
+    if np.isfinite(exact) and abs(exact) > FLOAT32_MAX:
+        notes.append(f"the exact product {exact:.3g} is beyond float32's range "
+                     f"(±{FLOAT32_MAX:.3g}): the result is {value}")
+    elif exact != 0 and abs(exact) < FLOAT32_TINY:
+        notes.append(f"the exact product {exact:.3g} is below float32's normal range "
+                     f"({FLOAT32_TINY:.3g}): the result is {value:.3g}")
+    if np.isnan(value) and not np.isnan(exact):
+        notes.append("the multiplier returned NaN")
+    return notes
+
+
 def describe_product(record: MultiplierRecord, a: float, b: float) -> dict[str, Any]:
-    """One product: result, exact product of the float32 inputs, relative error, bits."""
-    a32, b32 = np.float32(a), np.float32(b)
-    result = record.load("mul")(np.array([a32]), np.array([b32]))
-    value = float(np.asarray(result, dtype=np.float32).reshape(-1)[0])
-    exact = float(np.float64(a32) * np.float64(b32))
+    """One product: result, exact product of the float32 inputs, relative error, bits, notes.
+
+    ``notes`` says in words when an input or the product leaves float32's range (numpy's
+    overflow warnings are silenced); the relative error is None where it has no meaning.
+    """
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        a32, b32 = np.float32(a), np.float32(b)
+        result = record.load("mul")(np.array([a32]), np.array([b32]))
+        value = float(np.asarray(result, dtype=np.float32).reshape(-1)[0])
+        exact = float(np.float64(a32) * np.float64(b32))
     if exact == 0 or not np.isfinite(exact) or not np.isfinite(value):
-        rel = None if value != exact else 0.0
+        rel = 0.0 if value == exact == 0 else None
     else:
         rel = abs(value - exact) / abs(exact)
     return {
@@ -60,6 +96,7 @@ def describe_product(record: MultiplierRecord, a: float, b: float) -> dict[str, 
         "exact": exact,
         "rel_error": rel,
         "bits": {"a": float_bits(a32), "b": float_bits(b32), "result": float_bits(value)},
+        "notes": product_notes(a, b, a32, b32, exact, value),
     }
 
 
@@ -85,11 +122,13 @@ class ErrorRow:
     name: str
     family: str
     mantissa_bits: int | None
-    mean_rel_error: float
-    median_rel_error: float
-    max_rel_error: float
+    mean_rel_error: float | None
+    median_rel_error: float | None
+    max_rel_error: float | None
     n: int
     plugin: str
+    non_finite: int = 0
+    """Products that came back inf or NaN: left out of the statistics (``n`` counts them)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
@@ -99,23 +138,33 @@ class ErrorRow:
 def measure_errors(
     records: list[MultiplierRecord], a: np.ndarray, b: np.ndarray
 ) -> list[ErrorRow]:
-    """Mean / median / max relative error against the float64 product of the inputs."""
+    """Mean / median / max relative error against the float64 product of the inputs.
+
+    Products that come back inf or NaN (a format's range exceeded) are counted in
+    ``non_finite`` and left out of the statistics, which are None if nothing is left.
+    """
     exact = a.astype(np.float64) * b.astype(np.float64)
     keep = exact != 0
     rows = []
     for record in records:
-        got = np.asarray(record.load("mul")(a, b), dtype=np.float64)
-        rel = np.abs(got[keep] - exact[keep]) / np.abs(exact[keep])
+        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+            got = np.asarray(record.load("mul")(a, b), dtype=np.float64)[keep]
+            rel = np.abs(got - exact[keep]) / np.abs(exact[keep])
+        finite = np.isfinite(rel)
+        rel = rel[finite]
+        stats = ([float(np.mean(rel)), float(np.median(rel)), float(np.max(rel))]
+                 if rel.size else [None, None, None])
         rows.append(
             ErrorRow(
                 name=record.name,
                 family=record.family,
                 mantissa_bits=record.mantissa_bits,
-                mean_rel_error=float(np.mean(rel)),
-                median_rel_error=float(np.median(rel)),
-                max_rel_error=float(np.max(rel)),
+                mean_rel_error=stats[0],
+                median_rel_error=stats[1],
+                max_rel_error=stats[2],
                 n=int(keep.sum()),
                 plugin=record.plugin,
+                non_finite=int((~finite).sum()),
             )
         )
     return rows

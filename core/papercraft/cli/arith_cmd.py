@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from papercraft.cli.output import print_json, print_table
+from papercraft.cli.output import fmt_sci, fmt_sig, plural, print_json, print_table
 
 
 def mul_command(
@@ -24,15 +24,24 @@ def mul_command(
 
     record = resolve_multiplier(ctx.obj, method, bits)
     info = describe_product(record, a, b)
+    for note in info["notes"]:
+        typer.echo(f"Note: {note}.", err=True)
     if as_json:
         print_json(info)
         return
-    rel = "n/a" if info["rel_error"] is None else f"{info['rel_error']:.3e}"
-    typer.echo(f"{record.name}: {info['a']!r} x {info['b']!r} = {info['result']!r}")
+    a32, b32, result = (_float32(info[k]) for k in ("a", "b", "result"))
+    typer.echo(f"{record.name}: {a32} x {b32} = {result}")
     typer.echo(f"exact product:  {info['exact']!r}")
-    typer.echo(f"relative error: {rel}")
+    typer.echo(f"relative error: {fmt_sci(info['rel_error'])}")
     bits_ = info["bits"]
     typer.echo(f"bits: a {bits_['a']}  b {bits_['b']}  result {bits_['result']}")
+
+
+def _float32(value: float) -> str:
+    """The shortest text that reads back as the same float32 (``0.1``, not 0.10000000149)."""
+    import numpy as np
+
+    return str(np.float32(value))
 
 
 def error_command(
@@ -59,35 +68,68 @@ def error_command(
         raise typer.Exit(1)
     a, b = sample(dist, n, seed)
     rows = measure_errors(records, a, b)
+    for row in rows:
+        if row.non_finite:
+            typer.echo(f"Note: {row.name}: {row.non_finite} of {plural(row.n, 'product')} "
+                       "came back inf or NaN (beyond the format's range) and are left out "
+                       "of its error.", err=True)
     if plot is not None:
         _plot_errors(rows, plot, f"{dist}, n={n}")
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
     print_table(
-        [[r.name, r.family, r.mantissa_bits, f"{r.mean_rel_error:.3e}",
-          f"{r.median_rel_error:.3e}", f"{r.max_rel_error:.3e}"] for r in rows],
+        [[r.name, r.family, r.mantissa_bits, fmt_sci(r.mean_rel_error),
+          fmt_sci(r.median_rel_error), fmt_sci(r.max_rel_error)] for r in rows],
         ["multiplier", "family", "bits", "mean rel err", "median", "max"],
         title=f"relative error vs exact product ({dist}, n={n}, seed={seed})",
     )
 
 
-def _plot_errors(rows, path: Path, subtitle: str) -> None:  # noqa: ANN001
-    import matplotlib
+def plot_errors(rows, path: Path, subtitle: str):  # noqa: ANN001, ANN201
+    """Bar chart of mean relative error per multiplier (log scale); returns the figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 4))
-    colours = ["tab:blue" if r.family == "float" else "tab:orange" for r in rows]
-    ax.bar([r.name for r in rows], [r.mean_rel_error for r in rows], color=colours)
+    shown = [r for r in rows if r.mean_rel_error]  # a zero or missing error has no log bar
+    fig = Figure(figsize=(8, 4))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    families = sorted({r.family for r in shown}, key=lambda f: (f != "float", f))
+    colour = {family: f"C{i % 10}" for i, family in enumerate(families)}  # float: C0, blue
+    colours = [colour[r.family] for r in shown]
+    bars = ax.bar([r.name for r in shown], [r.mean_rel_error for r in shown], color=colours)
+    ax.bar_label(bars, labels=[fmt_sci(r.mean_rel_error) for r in shown], fontsize=7,
+                 padding=2)
     ax.set_yscale("log")
     ax.set_ylabel("mean relative error")
     ax.set_title(f"Multiplier precision ({subtitle})")
-    ax.tick_params(axis="x", rotation=45)
+    for label in ax.get_xticklabels():
+        label.set(rotation=45, ha="right", rotation_mode="anchor")
+    ax.legend(handles=[Patch(color=colour[f], label=_family_label(f)) for f in families],
+              fontsize=8, loc="upper right")
+    if shown:  # head room above the tallest bar for its label and the legend
+        ax.set_ylim(top=max(r.mean_rel_error for r in shown) * 60)
+    left_out = [r.name for r in rows if not r.mean_rel_error]
+    if left_out:
+        ax.set_xlabel(f"no bar (error 0 or not measurable): {', '.join(left_out)}", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
+
+
+def _family_label(family: str) -> str:
+    return {"float": "float formats (reference)", "": "other"}.get(family, family)
+
+
+def _plot_errors(rows, path: Path, subtitle: str) -> None:  # noqa: ANN001
+    try:
+        plot_errors(rows, path, subtitle)
+    except ImportError as exc:
+        from papercraft.errors import PapercraftError
+
+        raise PapercraftError("--plot needs matplotlib: pip install 'papercraft[plot]'", 2) from exc
 
 
 def bench_command(
@@ -108,7 +150,7 @@ def bench_command(
         print_json(rows)
         return
     print_table(
-        [[r["name"], f"{r['mul_ns_per_element']:.2f}",
-          f"{r['matmul_gflops']:.2f}" if "matmul_gflops" in r else "-"] for r in rows],
+        [[r["name"], fmt_sig(r["mul_ns_per_element"]),
+          fmt_sig(r["matmul_gflops"]) if "matmul_gflops" in r else "-"] for r in rows],
         ["multiplier", "mul ns/element", f"matmul {size}^3 GFLOP/s"],
     )

@@ -40,10 +40,13 @@ def load_report(path: str | Path, manager: Any | None) -> tuple[dict[str, Any], 
 
 
 def _number(value: Any) -> str:
+    """Floats to 3 significant digits (a score's stderr rarely supports more)."""
+    from papercraft.cli.output import fmt_sig
+
     if isinstance(value, bool) or value is None:
         return "" if value is None else str(value)
     if isinstance(value, float):
-        return f"{value:.4f}"
+        return fmt_sig(value)
     return str(value)
 
 
@@ -63,7 +66,7 @@ def summary_rows(results: dict[str, Any]) -> list[list[str]]:
     metrics = results["metrics"]
     interval = ""
     if metrics.get("ci_low") is not None:
-        interval = f"[{metrics['ci_low']:.4f}, {metrics['ci_high']:.4f}]"
+        interval = f"[{_number(metrics['ci_low'])}, {_number(metrics['ci_high'])}]"
     count = str(results["n"])
     if results["status"] != "complete":
         count = f"{results['n']}/{results['total']}"
@@ -82,35 +85,48 @@ def summary_title(results: dict[str, Any]) -> str:
     return f"{results['benchmark']} on {results['model']}{attention} ({results['status']})"
 
 
-def generic_plot(records: Sequence[dict[str, Any]], path: Path, title: str) -> None:
-    """Per-sample scores with the running mean, and a histogram of the scores."""
+def generic_figure(records: Sequence[dict[str, Any]], title: str) -> Any:
+    """The generic figure (a matplotlib ``Figure``): per-sample scores with the running
+    mean, and a histogram of the scores."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
     except ImportError as exc:
         raise PapercraftError("--plot needs matplotlib: pip install 'papercraft[plot]'", 2) from exc
     import numpy as np
 
+    from papercraft.cli.output import plural
+
     ordered = sorted(records, key=lambda r: (r.get("index", float("inf")), str(r.get("id"))))
     scores = np.array([float(r["score"]) for r in ordered], dtype=float)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    fig = Figure(figsize=(10, 4))
+    FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2)
     if len(scores):
         positions = np.arange(1, len(scores) + 1)
-        left.scatter(positions, scores, s=10, alpha=0.5, label="score")
+        left.scatter(positions, scores, s=10, alpha=0.5, label="score of one sample")
         left.plot(positions, np.cumsum(scores) / positions, color="C1", label="running mean")
         left.legend(loc="best")
-        right.hist(scores, bins=min(20, max(2, len(set(scores.tolist())))), color="C0")
+        right.hist(scores, bins=min(20, max(2, len(set(scores.tolist())))), color="C0",
+                   label=plural(len(scores), "sample"))
+        right.legend(loc="best")
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))  # sample numbers
+    right.yaxis.set_major_locator(MaxNLocator(integer=True))  # sample counts
     left.set_xlabel("sample (task order)")
     left.set_ylabel("score")
     right.set_xlabel("score")
     right.set_ylabel("samples")
     fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+def generic_plot(records: Sequence[dict[str, Any]], path: Path, title: str) -> None:
+    """Per-sample scores with the running mean, and a histogram of the scores (PNG)."""
+    fig = generic_figure(records, title)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def plot_run(results: dict[str, Any], task: Task | None, path: Path) -> str:

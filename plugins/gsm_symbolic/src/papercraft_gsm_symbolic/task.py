@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from papercraft.errors import PapercraftError
-from papercraft.evaluation.task import Sample, Task
+from papercraft.evaluation.task import Sample, Task, stratified_subset
 from papercraft.models.base import GenerationParams
 from papercraft_gsm_symbolic import __version__
 from papercraft_gsm_symbolic.prompt import EXEMPLARS, build_prompt
@@ -132,38 +132,54 @@ def summarize_sets(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def plot_sets(records: list[dict[str, Any]], path: Path, title: str) -> bool:
-    """Histogram of per-set accuracy with a line at the originals' accuracy (PNG)."""
+def sets_figure(records: list[dict[str, Any]], title: str) -> Any | None:
+    """Histogram of per-set accuracy, the sets' mean and the originals' accuracy, labelled
+    in a legend (a matplotlib ``Figure``); None without instantiation sets."""
     summary = summarize_sets(records)
     values = [100 * v for v in summary["accuracy_by_set"].values()]
     if not values:
-        return False
+        return None
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    figure = Figure(figsize=(6, 3.6), dpi=120)
+    figure = Figure(figsize=(8, 3.6), dpi=120)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     original = summary["original_accuracy"]
     marks = values + ([100 * original] if original is not None else [])
     low, high = max(0.0, min(marks) - 5), min(100.0, max(marks) + 5)
     width = max(1.0, (high - low) / 20)
-    edges = [low + i * width for i in range(int((high - low) / width) + 2)]
-    axes.hist(values, bins=edges, color="#4C72B0", alpha=0.85, edgecolor="white")
+    edges = [low + (i - 0.5) * width for i in range(int((high - low) / width) + 2)]
+    sets = len(values)
+    axes.hist(values, bins=edges, color="#4C72B0", alpha=0.85, edgecolor="white",
+              label=f"instantiation sets ({sets})")
     mean, std = 100 * summary["set_accuracy_mean"], 100 * (summary["set_accuracy_std"] or 0)
-    label = f"{title}: mean {mean:.1f} ± {std:.1f} over {len(values)} sets"
-    axes.axvline(mean, color="#4C72B0", linestyle=":", linewidth=1.5)
+    axes.axvline(mean, color="#4C72B0", linestyle=":", linewidth=1.5,
+                 label=f"mean of the sets: {mean:.1f}" + (f" ± {std:.1f}" if sets > 1 else ""))
     if original is not None:
         axes.axvline(100 * original, color="#C44E52", linestyle="--", linewidth=2,
-                     label=f"original values: {100 * original:.1f}")
-        axes.legend(loc="upper left", fontsize=8)
-    axes.set_xlim(low, high + width)
+                     label=f"original questions: {100 * original:.1f}")
+        axes.annotate(f"{100 * original:.1f}", xy=(100 * original, 1), xycoords=("data",
+                      "axes fraction"), xytext=(3, -3), textcoords="offset points", ha="left",
+                      va="top", color="#C44E52", fontsize=8, fontweight="bold")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8)  # beside the axes
+    axes.set_xlim(low - width, high + width)  # no line on the frame, even at 0 or 100
+    axes.set_ylim(0, axes.get_ylim()[1] * 1.12)  # the originals' value above the bars
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("accuracy per instantiation set (%)")
     axes.set_ylabel("sets")
-    axes.set_title(label, fontsize=9)
+    axes.set_title(f"{title}: mean {mean:.1f} ± {std:.1f} over {sets} sets"
+                   if sets > 1 else f"{title}: {mean:.1f} on 1 set", fontsize=9)
     figure.tight_layout()
+    return figure
+
+
+def plot_sets(records: list[dict[str, Any]], path: Path, title: str) -> bool:
+    """Histogram of per-set accuracy with a line at the originals' accuracy (PNG)."""
+    figure = sets_figure(records, title)
+    if figure is None:
+        return False
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
@@ -264,6 +280,14 @@ class GSMSymbolicTask(Task):
             self._samples = self._build()
         return list(self._samples)
 
+    def subset(self, limit: int, seed: int = 0) -> list[Sample]:
+        """``--limit``: in turn from the originals and each instantiation set, templates rotated.
+
+        ``--limit 2`` evaluates one original and one sample of set 0; ``--limit`` of at least
+        1 + instances gives every set (and the originals) a sample, each from another template.
+        """
+        return stratified_subset(self.samples(), limit, lambda s: str(s.metadata["set"]), seed)
+
     def generation(self) -> GenerationParams:
         """Greedy, stop at the next ``Q:``."""
         return GenerationParams(stop=("Q:",), max_tokens=self.max_tokens)
@@ -301,6 +325,13 @@ class GSMSymbolicTask(Task):
     def aggregate(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         """Accuracy per instantiation set, mean/std/min/max, originals and the drop."""
         return summarize_sets(records)
+
+    def empty_metrics(self, metrics: dict[str, Any]) -> list[str]:
+        """The empty metrics, less those of the originals when they were left out on purpose."""
+        names = super().empty_metrics(metrics)
+        if not self.include_original:
+            names = [n for n in names if n not in ("original_accuracy", "drop")]
+        return names
 
     def plot(self, records: list[dict[str, Any]], path: Path) -> bool:
         """The paper's distribution figure: per-set accuracy and the originals' line."""
