@@ -188,6 +188,87 @@ def write_tour(folder: Path) -> Path:
         ],
     }
     (folder / "report.json").write_text(json.dumps(report))
+    (folder / "report.md").write_text("# papercraft tour\n")
+    return folder
+
+
+TRAIN_CONFIG = {
+    "arch": "diff", "task": "lm", "task_options": {}, "steps": 40, "seed": 1, "d_model": 64,
+    "layers": 2, "heads": 4, "seq_len": 64, "batch": 8, "lr": 0.002, "warmup": 4,
+    "min_lr_ratio": 0.1, "weight_decay": 0.1, "beta1": 0.9, "beta2": 0.95, "grad_clip": 1.0,
+    "eval_every": 10, "eval_batches": 2, "ckpt_every": 10, "mlp": "swiglu",
+    "tie_embeddings": True, "corpus_bytes": 100000,
+}
+"""A resolved diffattn TrainConfig as ``config.json`` holds it (papercraft_diffattn.train)."""
+
+
+def write_train_run(folder: Path, *, arch: str = "diff", seed: int = 1, steps: int = 40,
+                    done: int | None = None) -> Path:
+    """A diffattn training run folder: config, curve (val every 10 steps), result if finished.
+
+    ``done`` < ``steps``: stopped there (Ctrl-C), with a checkpoint file and no result.json.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {**TRAIN_CONFIG, "arch": arch, "seed": seed, "steps": steps}
+    (folder / "config.json").write_text(json.dumps(config, indent=2))
+    done = steps if done is None else done
+    offset = 0.1 if arch == "transformer" else 0.0
+    curve = []
+    for step in range(1, done + 1):
+        record = {"step": step, "train_loss": 3.0 - step / steps + offset + seed / 100,
+                  "lr": 0.002}
+        if step % 10 == 0:
+            record["val_loss"] = 3.1 - step / steps + offset + seed / 100
+        record["seconds"] = round(0.05 * step, 3)
+        curve.append(record)
+    (folder / "curve.jsonl").write_text("".join(json.dumps(r) + "\n" for r in curve))
+    (folder / "checkpoint.pt").write_bytes(b"")  # only its presence is read (no torch)
+    if done >= steps:
+        vals = [r["val_loss"] for r in curve if "val_loss" in r]
+        result = {
+            "arch": arch, "seed": seed, "task": "lm", "steps": steps, "step": done,
+            "finished": True, "params": 101_000 if arch == "diff" else 100_000,
+            "final_val_loss": vals[-1], "best_val_loss": min(vals),
+            "final_train_loss": curve[-1]["train_loss"], "seconds": curve[-1]["seconds"],
+            "tokens_seen": done * 8 * 64, "config": config,
+        }
+        (folder / "result.json").write_text(json.dumps(result, indent=2))
+    return folder
+
+
+def write_compare(folder: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> Path:
+    """A diffattn comparison folder: its runs under runs/ and report.json as compare writes it."""
+    archs: dict[str, Any] = {}
+    for arch in ("transformer", "diff"):
+        results = [json.loads((write_train_run(folder / "runs" / f"{arch}-seed{s}", arch=arch,
+                                               seed=s) / "result.json").read_text())
+                   for s in seeds]
+        vals = [r["final_val_loss"] for r in results]
+        mean = sum(vals) / len(vals)
+        archs[arch] = {
+            "params": results[0]["params"],
+            "val_loss": {"mean": mean, "std": 0.01, "n": len(vals)},
+            "val_loss_per_seed": {str(r["seed"]): r["final_val_loss"] for r in results},
+            "best_val_loss": {"mean": mean, "std": 0.01, "n": len(vals)},
+            "final_train_loss": {"mean": mean - 0.1, "std": 0.01, "n": len(vals)},
+            "seconds": {"mean": 2.0, "std": 0.0, "n": len(vals)},
+            "runs": [str(folder / "runs" / f"{arch}-seed{s}") for s in seeds],
+        }
+    t_mean, d_mean = archs["transformer"]["val_loss"]["mean"], archs["diff"]["val_loss"]["mean"]
+    report = {
+        "experiment": "compare", "task": "lm", "seeds": list(seeds), "steps": 40,
+        "tokens_per_run": 40 * 8 * 64, "config": {}, "params": {a: archs[a]["params"]
+                                                               for a in archs},
+        "archs": archs,
+        "difference": {"diff_minus_transformer": d_mean - t_mean,
+                       "paired": {"mean": d_mean - t_mean, "std": 0.0, "n": len(seeds)},
+                       "paired_per_seed": {str(s): d_mean - t_mean for s in seeds},
+                       "diff_better_seeds": len(seeds), "ratio": d_mean / t_mean},
+        "paper": "Ye et al. 2024: Diff Transformer needs about 62-64% of the parameters.",
+        "files": ["report.json", "report.md", "loss_curves.png"], "out_dir": str(folder),
+    }
+    (folder / "report.json").write_text(json.dumps(report, indent=2))
+    (folder / "report.md").write_text("# Transformer vs Diff Transformer\n")
     return folder
 
 
@@ -206,6 +287,7 @@ def helpers() -> types.SimpleNamespace:
     """The builders above, for tests that need their own."""
     return types.SimpleNamespace(
         build_manager=build_manager, write_eval_run=write_eval_run, write_tour=write_tour,
+        write_train_run=write_train_run, write_compare=write_compare,
         fake_plugin=fake_plugin, broken_plugin=broken_plugin, SLOW_SCRIPT=SLOW_SCRIPT,
     )
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from papercraft_tui import data
+from papercraft_tui import data, runs
 from papercraft_tui.runner import demo_arguments, parse_command
 
 
@@ -81,26 +81,26 @@ def test_record_columns_and_details(manager) -> None:
 
 def test_find_runs(runs_home: Path, tmp_path: Path, helpers) -> None:
     extra = helpers.write_eval_run(tmp_path / "elsewhere" / "one")
-    entries = data.find_runs(runs_home, [tmp_path / "elsewhere", extra])
+    entries = runs.find_runs(runs_home, [tmp_path / "elsewhere", extra])
     assert [(e.kind, e.label) for e in entries] == [
         ("eval", "runs/fake-bench-fake-model-20260102-000000"),
         ("eval", "runs/fake-bench-fake-model-20260101-000000"),
         ("tour", "tours/20260101-000000"),
         ("eval", str(tmp_path / "elsewhere" / "one")),
     ]
-    assert data.find_runs(tmp_path / "nothing-here") == []
+    assert runs.find_runs(tmp_path / "nothing-here") == []
 
 
 def test_load_eval_finished_and_partial(runs_home: Path, manager) -> None:
-    finished = data.load_eval(runs_home / "runs" / "fake-bench-fake-model-20260101-000000",
+    finished = runs.load_eval(runs_home / "runs" / "fake-bench-fake-model-20260101-000000",
                               manager)
     assert finished.note == ""
     assert finished.results["status"] == "complete"
     assert finished.summary_rows[0][0] == "accuracy"
     assert len(finished.records) == 12
-    assert data.per_set_metrics(finished.results["task_metrics"]) == (
+    assert runs.per_set_metrics(finished.results["task_metrics"]) == (
         "per_set", {"even": 0.5, "odd": 0.83})
-    partial = data.load_eval(runs_home / "runs" / "fake-bench-fake-model-20260102-000000", None)
+    partial = runs.load_eval(runs_home / "runs" / "fake-bench-fake-model-20260102-000000", None)
     assert partial.results["status"] == "partial"
     assert "recomputed" in partial.note
     assert partial.summary_rows[0][-1] == "5/12"
@@ -109,12 +109,12 @@ def test_load_eval_finished_and_partial(runs_home: Path, manager) -> None:
 def test_sample_rows_running_mean_and_tour(runs_home: Path) -> None:
     records = [{"id": "a", "parsed": None, "target": "1", "score": 1.0},
                {"id": "b", "parsed": "2", "target": "2", "score": 0}]
-    assert data.sample_rows(records) == [("a", "", "1", "1"), ("b", "2", "2", "0")]
-    assert data.running_mean([1, 0, 1, 0]) == [1.0, 0.5, 2 / 3, 0.5]
-    assert data.per_set_metrics({"n": 3, "deep": {"by_set": {"a": 1, "b": 0.5}}}) == (
+    assert runs.sample_rows(records) == [("a", "", "1", "1"), ("b", "2", "2", "0")]
+    assert runs.running_mean([1, 0, 1, 0]) == [1.0, 0.5, 2 / 3, 0.5]
+    assert runs.per_set_metrics({"n": 3, "deep": {"by_set": {"a": 1, "b": 0.5}}}) == (
         "by_set", {"a": 1.0, "b": 0.5})
-    assert data.per_set_metrics({"flags": {"a": True, "b": False}}) is None
-    report, rows = data.load_tour(runs_home / "tours" / "20260101-000000")
+    assert runs.per_set_metrics({"flags": {"a": True, "b": False}}) is None
+    report, rows = runs.load_tour(runs_home / "tours" / "20260101-000000")
     assert rows == [
         ("fake-demo", "ok", "42 answers", "1.2", "papercraft-fake", "nothing, slowly"),
         ("startup", "failed", "RuntimeError: no", "0.5", "papercraft.builtin.demos", "start-up"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -42,10 +43,14 @@ async def test_command_streams_and_is_cancelled_with_escape(make_app, slow_prefi
         await pilot.press("4")
         await pilot.pause()
         command = app.query_one("#command-input", Input)
-        assert app.focused is command
+        assert app.focused is app.query_one("#run-log")  # not the input: shortcuts work
+        await pilot.press("i")
+        await pilot.pause()
+        assert app.focused is command and command.value == ""  # "i" was a key, not text
         command.value = "arith mul '1.5' 1.5 --json"
         await pilot.press("enter")
         await wait_until(pilot, lambda: "line 3" in log_lines(app))
+        assert app.focused is app.query_one("#run-log")  # running leaves the input
         lines = log_lines(app)
         assert lines[0] == "$ papercraft arith mul '1.5' 1.5 --json"
         assert lines[1] == "args arith mul 1.5 1.5 --json"  # shlex-parsed arguments
@@ -56,15 +61,17 @@ async def test_command_streams_and_is_cancelled_with_escape(make_app, slow_prefi
 
         assert "Cancel run" in {key.description for key in app.query(FooterKey)}
         # the UI is not blocked while the command runs: switch views and back
-        await pilot.press("tab", "1")
+        await pilot.press("1")
         await pilot.pause()
         assert app.view == "plugins"
         process = view.run.process
         await pilot.press("escape")
         await wait_until(pilot, lambda: not view.running)
-        assert process.returncode is not None and process.returncode < 0  # killed by a signal
+        assert process.returncode == -signal.SIGINT  # Ctrl-C was enough: nothing harsher
+        assert view.run.signals == ["SIGINT"]
         assert "cancelled" in status(app)
         assert log_lines(app)[-1] == "[cancelled]"
+        assert "[cancel: SIGINT sent to the process group]" in log_lines(app)
         assert app.query_one("#cancel-button", Button).disabled
         assert not app.query_one("#run-button", Button).disabled
         count = len(log_lines(app))
@@ -101,7 +108,7 @@ async def test_command_that_finishes_and_one_that_fails(make_app) -> None:
     script = "import sys; print('hello', *sys.argv[1:]); sys.exit(3 if 'bad' in sys.argv else 0)"
     app = make_app(command_prefix=[sys.executable, "-c", script])
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("4")
+        await pilot.press("4", "i")
         app.query_one("#command-input", Input).value = "papercraft good"
         await pilot.click("#run-button")
         view = app.query_one(RunView)
@@ -109,13 +116,14 @@ async def test_command_that_finishes_and_one_that_fails(make_app) -> None:
         assert log_lines(app) == ["$ papercraft good", "hello good", "[exit status 0]"]
         assert "finished" in status(app)
         app.query_one("#command-input", Input).value = "bad"
-        await pilot.press("enter")
+        await pilot.press("i", "enter")
         await wait_until(pilot, lambda: "[exit status 3]" in log_lines(app))
         assert "failed (exit 3)" in status(app)
         app.query_one("#command-input", Input).value = "'unbalanced"
-        await pilot.press("enter")
+        await pilot.press("i", "enter")
         await pilot.pause()
         assert "cannot parse" in status(app)
+        assert app.focused is app.query_one("#command-input")  # to fix the typo
 
 
 async def test_real_papercraft_command(make_app) -> None:
@@ -143,3 +151,64 @@ async def test_closing_the_app_kills_the_running_command(make_app, slow_prefix) 
             break
         await asyncio.sleep(0.05)
     assert process.returncode is not None
+
+
+TRAPPING_SCRIPT = (
+    "import signal, sys, time\n"
+    "marker = sys.argv[1]\n"
+    "def save(signum, frame):\n"
+    "    open(marker, 'w').write('checkpoint saved on ' + signal.Signals(signum).name)\n"
+    "    print('interrupted: checkpoint saved', flush=True)\n"
+    "    sys.exit(130)\n"
+    "def ignore(signum, frame):\n"
+    "    print('ignoring', signal.Signals(signum).name, flush=True)\n"
+    "stubborn = sys.argv[-1] == 'stubborn'\n"
+    "signal.signal(signal.SIGINT, ignore if stubborn else save)\n"
+    "if stubborn:\n"
+    "    signal.signal(signal.SIGTERM, ignore)\n"
+    "print('ready', flush=True)\n"
+    "time.sleep(60)\n"
+)
+"""A command that saves a "checkpoint" on Ctrl-C (or, ``stubborn``, ignores SIGINT and SIGTERM)."""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+async def test_cancel_sends_sigint_first_so_the_command_saves(make_app, tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    app = make_app(command_prefix=[sys.executable, "-c", TRAPPING_SCRIPT, str(marker)])
+    async with app.run_test(size=SIZE) as pilot:
+        await app.run_command(["train"], "papercraft train")
+        view = app.query_one(RunView)
+        await wait_until(pilot, lambda: "ready" in log_lines(app))
+        assert app.focused is app.query_one("#run-log")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not view.running)
+        assert marker.read_text() == "checkpoint saved on SIGINT"
+        assert view.run.signals == ["SIGINT"] and view.run.process.returncode == 130
+        lines = log_lines(app)
+        assert lines[-3:] == ["[cancel: SIGINT sent to the process group]",
+                              "interrupted: checkpoint saved", "[cancelled]"]
+        assert "cancelled" in status(app)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+async def test_cancel_escalates_to_sigterm_then_sigkill(make_app, tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    app = make_app(command_prefix=[sys.executable, "-c", TRAPPING_SCRIPT, str(marker)])
+    async with app.run_test(size=SIZE) as pilot:
+        await app.run_command(["stubborn"], "papercraft stubborn")
+        view = app.query_one(RunView)
+        view.grace = {"interrupt_grace": 0.4, "terminate_grace": 0.4}
+        await wait_until(pilot, lambda: "ready" in log_lines(app))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: "sent SIGINT" in status(app), 5)
+        assert "SIGTERM in 0.4 s" in status(app)
+        await wait_until(pilot, lambda: not view.running)
+        assert not marker.exists()
+        assert view.run.signals == ["SIGINT", "SIGTERM", "SIGKILL"]
+        assert view.run.process.returncode == -signal.SIGKILL
+        lines = log_lines(app)
+        for name in ("SIGINT", "SIGTERM", "SIGKILL"):
+            assert f"[cancel: {name} sent to the process group]" in lines
+        assert "ignoring SIGINT" in lines and "ignoring SIGTERM" in lines
+        assert lines[-1] == "[cancelled]" and "cancelled" in status(app)

@@ -92,3 +92,38 @@ def test_runs_browser_tour(snap_compare, snapshot_home: Path, app) -> None:
 def test_help_modal(snap_compare, app) -> None:
     """`?` opens the keys."""
     assert snap_compare(app, terminal_size=SIZE, press=["question_mark"])
+
+
+SMALL = (80, 24)
+"""The smallest terminal the TUI is laid out for."""
+
+
+def test_plugins_screen_80x24(snap_compare, app) -> None:
+    """At 80x24 the status column (first) and the detail pane stay on screen."""
+    assert snap_compare(app, terminal_size=SMALL, run_before=settle)
+
+
+def test_hooks_view_80x24(snap_compare, app) -> None:
+    """The hooks table and the highlighted hook's signature, docs and record type."""
+
+    async def hooks(pilot) -> None:  # noqa: ANN001
+        await pilot.press("2", "down")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=hooks)
+
+
+def test_runs_browser_compare(snap_compare, home: Path, tmp_path: Path, helpers,
+                              make_app, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A diffattn comparison: the two models' figures, the difference and the curves."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    helpers.write_compare(tmp_path / "diffattn-compare")
+    monkeypatch.chdir(tmp_path)  # a relative path, as typed: the labels do not change
+    app = make_app(runs_path=Path("diffattn-compare"))
+    app.theme = "textual-dark"
+
+    async def runs(pilot) -> None:  # noqa: ANN001
+        await pilot.app.action_show("runs")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=runs)

@@ -15,17 +15,23 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
 
 from papercraft.plugins import PluginManager
 from papercraft_tui import data
-from papercraft_tui.runner import DEFAULT_PREFIX, demo_arguments, demo_out_dir
+from papercraft_tui.runner import (
+    DEFAULT_PREFIX,
+    INTERRUPT_GRACE_S,
+    TERMINATE_GRACE_S,
+    demo_arguments,
+    demo_out_dir,
+)
+from papercraft_tui.runs_view import RunsView
 from papercraft_tui.views import (
     AreasView,
     DemoRequest,
     HooksView,
     PluginsView,
-    RunsView,
     RunView,
 )
 
@@ -39,14 +45,27 @@ VIEWS: dict[str, str] = {
 """Tab id -> title, in tab order (keys 1-5)."""
 
 VIEW_KEYS: list[tuple[str, str, str]] = [
+    ("input", "esc", "leave the input (filter, command line); keys typed there are text"),
     ("plugins", "/", "filter the plugins table (Esc or Enter: back to the table)"),
     ("plugins", "up/down", "select a plugin; its README, records, commands and demos show"),
+    ("hooks", "up/down", "select a hook; its signature and docs show"),
     ("areas", "up/down", "pick an area in the sidebar; Enter moves to its table"),
     ("areas", "d / Enter", "run the highlighted demo (demos area)"),
-    ("run", "Enter", "run the typed command (e.g. arith mul 1.5 1.5 --json)"),
-    ("run", "esc", "cancel the running command or demo"),
-    ("runs", "r", "list the run and tour folders again"),
+    ("run", "i / Enter", "type a command; Enter runs it (e.g. arith mul 1.5 1.5 --json)"),
+    ("run", "esc", "leave the command input; again: cancel the run"),
+    ("runs", "r", "list the run folders again"),
 ]
+"""(where, key, what it does) beyond the app-wide keys, for the help screen."""
+
+HELP_DETAIL = {
+    "cancel_run": f"cancel the run: SIGINT (commands save their checkpoints), after "
+                  f"{INTERRUPT_GRACE_S:g} s SIGTERM, after {TERMINATE_GRACE_S:g} s more SIGKILL",
+    "quit": "quit (a running command is killed)",
+}
+"""Longer descriptions than the footer's, for the help screen."""
+
+SINGLE_KEY_ACTIONS = frozenset({"show", "help", "quit"})
+"""App actions bound to printable keys: text, not shortcuts, while an input has the focus."""
 
 
 class HelpScreen(ModalScreen[None]):
@@ -64,7 +83,7 @@ class HelpScreen(ModalScreen[None]):
         for binding in PapercraftApp.BINDINGS:
             assert isinstance(binding, Binding)
             key = binding.key_display or _key_label(binding.key)
-            table.add_row("all", key, binding.description)
+            table.add_row("all", key, HELP_DETAIL.get(binding.action, binding.description))
         table.add_row("all", "ctrl+p", "command palette: views, areas, demos, cancel, theme")
         table.add_row("all", "tab / shift+tab", "move the focus; the mouse works too")
         for view, key, does in VIEW_KEYS:
@@ -85,12 +104,13 @@ def _key_label(key: str) -> str:
 class PapercraftApp(App[None]):
     """Browse plugins, hooks and records, run demos and commands, look at runs and plots.
 
-    ``manager`` defaults to :meth:`PluginManager.from_env`; ``runs_path`` adds a run or tour
-    folder (or a folder of them) to those under ``PAPERCRAFT_HOME``. ``command_prefix``
+    ``manager`` defaults to :meth:`PluginManager.from_env`; ``runs_path`` adds a run folder of
+    any kind (or a folder of them) to those under ``PAPERCRAFT_HOME``. ``command_prefix``
     replaces ``python -m papercraft`` for the commands the run panel starts (tests use it).
     """
 
     AUTO_FOCUS = "#plugins-table"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     TITLE = "papercraft"
     SUB_TITLE = "ML papers as plugins"
     CSS_PATH = "app.tcss"
@@ -100,7 +120,7 @@ class PapercraftApp(App[None]):
         Binding("3", "show('areas')", "Areas", show=False),
         Binding("4", "show('run')", "Run", show=False),
         Binding("5", "show('runs')", "Runs", show=False),
-        Binding("escape", "cancel_run", "Cancel run"),
+        Binding("escape", "cancel_run", "Cancel run", key_display="esc"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]
@@ -183,7 +203,7 @@ class PapercraftApp(App[None]):
             "plugins": "#plugins-table",
             "hooks": "#hooks-table",
             "areas": "#area-list",
-            "run": "#command-input",
+            "run": "#run-log",  # not the input: single-key shortcuts keep working
             "runs": "#runs-table",
         }[view]
         widget = self.query_one(target)
@@ -235,8 +255,12 @@ class PapercraftApp(App[None]):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide what does not work where the focus is: cancel with nothing running, and the
+        single-key shortcuts while an input has the focus (a key typed there is text)."""
         if action == "cancel_run":
             return self.running
+        if action in SINGLE_KEY_ACTIONS and isinstance(self.focused, Input):
+            return False
         return True
 
     async def _refresh_runs(self) -> None:
@@ -263,7 +287,7 @@ class PapercraftApp(App[None]):
                                 lambda n=name: self.run_demo(n), discover=False)
         yield SystemCommand("Cancel run", "Stop the running command or demo",
                             self.action_cancel_run)
-        yield SystemCommand("Refresh runs", "List run and tour folders again", self._refresh_runs)
+        yield SystemCommand("Refresh runs", "List the run folders again", self._refresh_runs)
         yield SystemCommand("Help: keys", "Show the key bindings", self.action_help)
 
 

@@ -23,7 +23,8 @@ def tui_command(
     ctx: typer.Context,
     runs_path: Path | None = typer.Argument(
         None,
-        help="A run or tour folder, or a folder of them, to browse next to PAPERCRAFT_HOME's.",
+        help="A run folder (eval run, tour, diffattn train or compare run), or a folder of "
+        "them, to browse next to PAPERCRAFT_HOME's.",
         show_default=False,
         metavar="RUNS_PATH",
     ),

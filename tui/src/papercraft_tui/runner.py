@@ -1,8 +1,10 @@
 """Commands and demos run as subprocesses whose output streams line by line (no textual here).
 
 Everything the TUI runs is a child process (``python -m papercraft ...``), so that a long run
-never blocks the interface and can always be cancelled: the child gets its own process group
-and a cancel terminates the whole group (then kills it when it does not stop in time).
+never blocks the interface and can always be cancelled: the child gets its own process group,
+and a cancel escalates on that whole group as a terminal user would: SIGINT first (Ctrl-C:
+commands save their checkpoints and stop), then SIGTERM, then SIGKILL, each after a bounded
+grace period.
 """
 
 from __future__ import annotations
@@ -12,15 +14,18 @@ import os
 import shlex
 import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
 DEFAULT_PREFIX: tuple[str, ...] = (sys.executable, "-m", "papercraft")
 """What a command line is appended to: the papercraft of the interpreter running the TUI."""
 
-KILL_AFTER_S = 3.0
-"""Seconds a cancelled process has to stop after SIGTERM before it gets SIGKILL."""
+INTERRUPT_GRACE_S = 5.0
+"""Seconds a cancelled process has after SIGINT (to save a checkpoint) before it gets SIGTERM."""
+
+TERMINATE_GRACE_S = 3.0
+"""Seconds a cancelled process has after SIGTERM before it gets SIGKILL."""
 
 
 def parse_command(text: str) -> list[str]:
@@ -65,6 +70,8 @@ class ProcessRun:
         self.argv = list(argv)
         self.process: asyncio.subprocess.Process | None = None
         self.cancelled = False
+        self.signals: list[str] = []
+        """The signals a cancel sent, in order (``SIGINT``, ``SIGTERM``, ``SIGKILL``)."""
 
     @property
     def display(self) -> str:
@@ -119,20 +126,43 @@ class ProcessRun:
         except ProcessLookupError:
             pass
 
-    async def cancel(self, kill_after: float = KILL_AFTER_S) -> None:
-        """Terminate the process group; kill it when it has not exited after ``kill_after`` s."""
+    async def cancel(
+        self,
+        interrupt_grace: float = INTERRUPT_GRACE_S,
+        terminate_grace: float = TERMINATE_GRACE_S,
+        on_signal: Callable[[str, float | None], None] | None = None,
+    ) -> None:
+        """Stop the process group: SIGINT, then SIGTERM, then SIGKILL, until it has exited.
+
+        Each signal waits its grace period for the process to exit before the next one is sent.
+        ``on_signal(name, grace)`` is told of each signal as it is sent (``grace`` None: the
+        last one).
+        """
         if self.process is None:
             self.cancelled = True  # start() kills it as soon as it exists
             return
         if not self.running:
             return
         self.cancelled = True
-        self._signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(asyncio.shield(self.wait()), kill_after)
-        except asyncio.TimeoutError:
-            self._signal(getattr(signal, "SIGKILL", signal.SIGTERM))
-            await self.wait()
+        steps: list[tuple[str, float | None]] = [
+            ("SIGINT", interrupt_grace), ("SIGTERM", terminate_grace), ("SIGKILL", None),
+        ]
+        for name, grace in steps:
+            if not self.running:
+                return
+            signum = getattr(signal, name, signal.SIGTERM)  # no SIGKILL on Windows
+            self.signals.append(name)
+            if on_signal is not None:
+                on_signal(name, grace)
+            self._signal(signum)
+            if grace is None:
+                await self.wait()
+                return
+            try:
+                await asyncio.wait_for(asyncio.shield(self.wait()), grace)
+                return
+            except asyncio.TimeoutError:
+                continue
 
     def kill_now(self) -> None:
         """Kill the process group at once (the app is closing)."""

@@ -1,4 +1,4 @@
-"""The TUI's views: plugins, hooks, areas, the run panel and the runs browser."""
+"""The TUI's views: plugins, hooks, areas and the run panel (the runs browser: runs_view)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import (
     Button,
-    ContentSwitcher,
     DataTable,
     Input,
     Label,
@@ -56,9 +55,10 @@ class DemoRequest(Message):
 class FilterInput(Input):
     """The plugins filter: Escape hands the focus back to the table."""
 
-    BINDINGS = [Binding("escape", "leave", "Back to table", show=False)]
+    BINDINGS = [Binding("escape", "leave", "Back to table")]
 
     def action_leave(self) -> None:
+        """Hand the focus back to the plugins table."""
         self.screen.query_one("#plugins-table").focus()
 
 
@@ -87,7 +87,8 @@ class PluginsView(Horizontal):
 
     def on_mount(self) -> None:
         table = self.query_one("#plugins-table", DataTable)
-        table.add_columns("name", "version", "status", "hooks", "summary / error")
+        # status first: it stays visible however narrow the terminal (80 columns)
+        table.add_columns("status", "name", "version", "hooks", "summary / error")
         self.fill("")
 
     def fill(self, text: str) -> None:
@@ -102,7 +103,7 @@ class PluginsView(Horizontal):
             if info.default:
                 name.append(" core", style="dim italic")
             detail = Text(info.error, style="red") if info.error else Text(info.summary)
-            table.add_row(name, info.version, status_text(info.status), data.hooks_label(info),
+            table.add_row(status_text(info.status), name, info.version, data.hooks_label(info),
                           detail, key=info.name)
         if table.row_count == 0:
             self._show(None)
@@ -124,6 +125,10 @@ class PluginsView(Horizontal):
     def action_focus_filter(self) -> None:
         self.query_one("#plugin-filter").focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``/`` is text, not a shortcut, while the filter has the focus."""
+        return not (action == "focus_filter" and isinstance(self.app.focused, Input))
+
     def records_of(self, info: PluginInfo) -> dict[str, list[Any]]:
         """The plugin's records per area (cached)."""
         if info.status != "ok":
@@ -135,8 +140,8 @@ class PluginsView(Horizontal):
     def facts(self, info: PluginInfo) -> Text:
         """The detail pane's header: version, status, error, hooks, commands, records, demos."""
         text = Text()
-        text.append(info.name, style="bold")
-        text.append(f"  {info.version}  ")
+        text.append(info.name + "\n", style="bold")
+        text.append(f"{info.version}  ")
         text.append_text(status_text(info.status))
         if info.default:
             text.append("  core default plugin", style="dim italic")
@@ -179,7 +184,7 @@ class PluginsView(Horizontal):
 
 # -------------------------------------------------------------------- hooks
 class HooksView(Vertical):
-    """Every hook of the contract and the plugins that implement it."""
+    """Every hook of the contract, the plugins implementing it, and its signature and docs."""
 
     def __init__(self, manager: PluginManager, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -187,12 +192,38 @@ class HooksView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="hooks-table", cursor_type="row", zebra_stripes=True)
+        with VerticalScroll(id="hook-detail"):
+            yield Static(id="hook-doc")
 
     def on_mount(self) -> None:
         table = self.query_one("#hooks-table", DataTable)
         table.add_columns("hook", "implemented by", "what it registers")
         for name, implementers, doc in data.hook_rows(self.manager):
             table.add_row(name, implementers or "-", doc, key=name)
+        if table.row_count:
+            self.show_hook(str(table.coordinate_to_cell_key((0, 0)).row_key.value))
+
+    @on(DataTable.RowHighlighted, "#hooks-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None:
+            self.show_hook(event.row_key.value)
+
+    def show_hook(self, name: str) -> None:
+        """Show hook ``name``'s signature, docs, implementers and record type."""
+        from papercraft_tui.hookdoc import hook_doc
+
+        doc = hook_doc(name)
+        text = Text()
+        text.append(doc.signature, style="bold cyan")
+        text.append("\n" + doc.doc + "\n\n")
+        text.append("implemented by  ", style="bold")
+        text.append(", ".join(self.manager.hook_implementers(name)) or "-")
+        if doc.record:
+            text.append("\nregisters       ", style="bold")
+            text.append(f"papercraft.registry.{doc.record}\n\n", style="italic")
+            text.append(doc.record_doc, style="dim")
+        self.query_one("#hook-doc", Static).update(text)
+        self.query_one("#hook-detail", VerticalScroll).scroll_home(animate=False)
 
 
 # -------------------------------------------------------------------- areas
@@ -264,6 +295,7 @@ class AreasView(Horizontal):
         )
         self.query_one("#run-demo", Button).display = area == "demos"
         self._detail(records[0] if records else None)
+        self.refresh_bindings()  # "d Run demo" in the footer only in the demos area
 
     def _detail(self, record: Any | None) -> None:
         detail = self.query_one("#record-detail", Static)
@@ -309,8 +341,27 @@ class AreasView(Horizontal):
 
 
 # ---------------------------------------------------------------- run panel
+class CommandInput(Input):
+    """The command line: Enter runs it, Escape leaves it (the focus goes to the log)."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "Run"),
+        Binding("escape", "leave", "Leave input"),
+    ]
+
+    def action_leave(self) -> None:
+        """Hand the focus to the run log, where the single-key shortcuts work again."""
+        self.screen.query_one("#run-log").focus()
+
+
 class RunView(Vertical):
-    """Run ``papercraft ...`` or a demo as a subprocess; its output streams into the log."""
+    """Run ``papercraft ...`` or a demo as a subprocess; its output streams into the log.
+
+    The view opens with the focus on the log, so that single-key shortcuts keep working;
+    ``i`` (or Enter) enters the command input, Escape or running the command leaves it.
+    """
+
+    BINDINGS = [Binding("i,enter", "focus_command", "Type command", key_display="i")]
 
     class Started(Message):
         """A run started."""
@@ -327,6 +378,9 @@ class RunView(Vertical):
     def __init__(self, prefix: Sequence[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.prefix = list(prefix)
+        self.grace: dict[str, float] = {}
+        """``ProcessRun.cancel``'s grace periods (``interrupt_grace``, ``terminate_grace``);
+        empty: the runner's defaults."""
         self.run: ProcessRun | None = None
         self.tour: Path | None = None
         self._active = False
@@ -334,11 +388,12 @@ class RunView(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="run-bar"):
             yield Label("papercraft", id="run-prompt")
-            yield Input(placeholder="arith mul 1.5 1.5 --json", id="command-input")
+            yield CommandInput(placeholder="i: type a command, e.g. arith mul 1.5 1.5 --json",
+                               id="command-input")
             yield Button("Run", id="run-button", variant="primary")
             yield Button("Cancel (esc)", id="cancel-button", variant="error", disabled=True)
-        yield Static("Type a command and press Enter, or run a demo from Areas > demos.",
-                     id="run-status")
+        yield Static("Press i to type a command (Enter runs it, Esc leaves the input), or run "
+                     "a demo from Areas > demos.", id="run-status")
         yield Log(id="run-log", highlight=False, max_lines=20000)
 
     @property
@@ -348,6 +403,14 @@ class RunView(Vertical):
 
     def _status(self, text: str | Text) -> None:
         self.query_one("#run-status", Static).update(text)
+
+    def action_focus_command(self) -> None:
+        """Move the focus into the command input."""
+        self.query_one("#command-input", Input).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``i`` is text, not a shortcut, while the command input has the focus."""
+        return not (action == "focus_command" and isinstance(self.app.focused, Input))
 
     @on(Input.Submitted, "#command-input")
     @on(Button.Pressed, "#run-button")
@@ -361,7 +424,8 @@ class RunView(Vertical):
         except ValueError as exc:
             self._status(Text(f"cannot parse the command: {exc}", "red"))
             return
-        self.start(arguments, "papercraft " + text.removeprefix("papercraft ").strip())
+        if self.start(arguments, "papercraft " + text.removeprefix("papercraft ").strip()):
+            self.query_one("#run-log", Log).focus()  # esc now cancels; shortcuts work
 
     @on(Button.Pressed, "#cancel-button")
     def _cancel_pressed(self) -> None:
@@ -424,186 +488,22 @@ class RunView(Vertical):
         self.post_message(self.Finished(code, run.cancelled, self.tour))
 
     def cancel(self) -> bool:
-        """Cancel the running process (terminate, then kill); False when nothing runs."""
+        """Cancel the running process (SIGINT, SIGTERM, SIGKILL); False when nothing runs."""
         if not self.running or self.run is None or self.run.cancelled:
             return False
-        self._status(Text("cancelling...", "yellow"))
         self.query_one("#cancel-button", Button).disabled = True
-        self.run_worker(self.run.cancel(), group="cancel", exit_on_error=False)
+        self.run_worker(self.run.cancel(**self.grace, on_signal=self._signalled),
+                        group="cancel", exit_on_error=False)
         return True
+
+    def _signalled(self, name: str, grace: float | None) -> None:
+        then = {"SIGINT": "SIGTERM", "SIGTERM": "SIGKILL"}.get(name)
+        note = f"; {then} in {grace:g} s if it has not stopped" if then and grace else ""
+        if name == "SIGINT":
+            note = " (Ctrl-C: commands save their checkpoints)" + note
+        self._status(Text(f"cancelling: sent {name}{note}", "yellow"))
+        _write(self.query_one("#run-log", Log), f"[cancel: {name} sent to the process group]")
 
     def on_unmount(self) -> None:
         if self.run is not None:
             self.run.kill_now()
-
-
-# --------------------------------------------------------------------- runs
-class RunsView(Horizontal):
-    """Evaluation runs and tours: results, per-sample table and a plot; a tour's table."""
-
-    BINDINGS = [Binding("r", "refresh_runs", "Refresh")]
-
-    def __init__(
-        self,
-        manager: PluginManager,
-        home: Path | None,
-        extra: Sequence[Path],
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.manager = manager
-        self.home = home
-        self.extra = list(extra)
-        self.entries: dict[str, data.RunEntry] = {}
-        self._shown: str | None = None
-
-    def compose(self) -> ComposeResult:
-        yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
-        with Vertical(id="run-detail"):
-            yield Static(id="run-title")
-            with ContentSwitcher(initial="run-empty", id="run-switcher"):
-                yield Static(self._empty_text(), id="run-empty")
-                with Vertical(id="eval-detail"):
-                    yield DataTable(id="eval-summary", cursor_type="none")
-                    with Horizontal(id="eval-bottom"):
-                        yield DataTable(id="eval-samples", cursor_type="row", zebra_stripes=True)
-                        yield Vertical(id="eval-plots")
-                yield DataTable(id="tour-table", cursor_type="row", zebra_stripes=True)
-
-    def _empty_text(self) -> str:
-        where = ["PAPERCRAFT_HOME/runs", "PAPERCRAFT_HOME/tours"]
-        where += [str(p) for p in self.extra]
-        return (
-            "No run or tour folders found in " + ", ".join(where) + ".\n"
-            "`papercraft eval run BENCH` and `papercraft tour` write them; "
-            "`papercraft tui PATH` adds a folder."
-        )
-
-    def on_mount(self) -> None:
-        table = self.query_one("#runs-table", DataTable)
-        table.add_columns("kind", "folder")
-        self.query_one("#eval-samples", DataTable).add_columns("id", "parsed", "target", "score")
-        self.query_one("#tour-table", DataTable).add_columns(*data.TOUR_COLUMNS)
-        self.refresh_runs()
-
-    def refresh_runs(self) -> None:
-        """List the run and tour folders again."""
-        table = self.query_one("#runs-table", DataTable)
-        selected = self._shown
-        table.clear()
-        self.entries = {}
-        for entry in data.find_runs(self.home, self.extra):
-            key = str(entry.path)
-            self.entries[key] = entry
-            table.add_row(entry.kind, entry.label, key=key)
-        if selected in self.entries:
-            table.move_cursor(row=table.get_row_index(selected))
-        if not self.entries:
-            self._shown = None
-            self.query_one("#run-title", Static).update("")
-            self.query_one("#run-switcher", ContentSwitcher).current = "run-empty"
-
-    def action_refresh_runs(self) -> None:
-        self.refresh_runs()
-
-    @on(DataTable.RowHighlighted, "#runs-table")
-    def _run_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        key = event.row_key.value
-        if key is None or key not in self.entries:
-            return
-        self._shown = key
-        self._load(self.entries[key])
-
-    @work(thread=True, exclusive=True, group="runs-load", exit_on_error=False)
-    def _load(self, entry: data.RunEntry) -> None:
-        try:
-            if entry.kind == "eval":
-                loaded: Any = data.load_eval(entry.path, self.manager)
-            else:
-                loaded = data.load_tour(entry.path)
-        except Exception as exc:  # noqa: BLE001 - a damaged folder is shown, not fatal
-            self.app.call_from_thread(self._show_error, entry, f"{type(exc).__name__}: {exc}")
-            return
-        self.app.call_from_thread(self._show, entry, loaded)
-
-    def _show_error(self, entry: data.RunEntry, message: str) -> None:
-        self.query_one("#run-title", Static).update(
-            Text.assemble((entry.label, "bold"), "\n", (message, "red"))
-        )
-        self.query_one("#run-switcher", ContentSwitcher).current = "run-empty"
-
-    async def _show(self, entry: data.RunEntry, loaded: Any) -> None:
-        if str(entry.path) != self._shown:
-            return
-        if entry.kind == "eval":
-            await self._show_eval(entry, loaded)
-        else:
-            self._show_tour(entry, *loaded)
-
-    async def _show_eval(self, entry: data.RunEntry, view: data.EvalView) -> None:
-        results = view.results
-        title = Text.assemble(("eval  ", "bold"), (entry.label, "bold"), "\n", view.title)
-        if view.note:
-            title.append(f"\n{view.note}", style="yellow")
-        self.query_one("#run-title", Static).update(title)
-        summary = self.query_one("#eval-summary", DataTable)
-        summary.clear()
-        if not summary.columns:
-            summary.add_columns(*data_summary_columns())
-        for row in view.summary_rows:
-            summary.add_row(*row)
-        samples = self.query_one("#eval-samples", DataTable)
-        samples.clear()
-        for number, row in enumerate(data.sample_rows(view.records)):
-            samples.add_row(*row, key=str(number))
-        self.query_one("#run-switcher", ContentSwitcher).current = "eval-detail"
-        await self._plot(view, results)
-
-    async def _plot(self, view: data.EvalView, results: dict[str, Any]) -> None:
-        from textual_plotext import PlotextPlot
-
-        box = self.query_one("#eval-plots", Vertical)
-        await box.remove_children()
-        scores = [float(r.get("score") or 0.0) for r in view.records]
-        metric = str(results.get("metrics", {}).get("name", "score"))
-        plots = []
-        line = PlotextPlot(classes="run-plot")
-        positions = list(range(1, len(scores) + 1))
-        plots.append(line)
-        sets = data.per_set_metrics(results.get("task_metrics"))
-        bars = None
-        if sets is not None:
-            bars = PlotextPlot(classes="run-plot")
-            plots.append(bars)
-        plt = line.plt
-        plt.title(f"{metric}: per sample and running mean")
-        if scores:
-            plt.scatter(positions, scores, marker="dot", label="score")
-            plt.plot(positions, data.running_mean(scores), marker="braille", label="running mean")
-        plt.xlabel("sample")
-        if bars is not None and sets is not None:
-            name, values = sets
-            bars.plt.title(name)
-            bars.plt.bar(list(values), list(values.values()))
-        await box.mount_all(plots)
-        for plot in plots:
-            plot.refresh()
-
-    def _show_tour(self, entry: data.RunEntry, report: dict[str, Any],
-                   rows: list[tuple[str, ...]]) -> None:
-        failed = sum(1 for r in rows if r[1] != "ok")
-        title = Text.assemble(("tour  ", "bold"), (entry.label, "bold"),
-                              f"\n{len(rows)} demos, {failed} failed")
-        self.query_one("#run-title", Static).update(title)
-        table = self.query_one("#tour-table", DataTable)
-        table.clear()
-        for number, row in enumerate(rows):
-            table.add_row(row[0], status_text(row[1]), *row[2:], key=str(number))
-        self.query_one("#run-switcher", ContentSwitcher).current = "tour-table"
-
-
-def data_summary_columns() -> tuple[str, ...]:
-    """Columns of a run's metric table (as ``eval report`` prints it)."""
-    from papercraft.evaluation.report import SUMMARY_COLUMNS
-
-    return tuple(SUMMARY_COLUMNS)
