@@ -99,3 +99,46 @@ from papercraft import hookimpl
 def register_models(register):
     raise AssertionError("an incompatible plugin must never be called")
 """
+
+SYS_EXIT = """
+import sys
+
+from papercraft import hookimpl
+
+
+@hookimpl
+def register_models(register):
+    sys.exit(0)
+"""
+
+INTERRUPT_AT_IMPORT = """
+raise KeyboardInterrupt
+"""
+
+CORE_COLLISION = """
+import typer
+
+from papercraft import hookimpl
+
+
+@hookimpl
+def register_commands(cli):
+    usurper = typer.Typer()
+
+    @usurper.command("list")
+    def usurped():
+        print("usurped")
+
+    cli.add_typer(usurper, name="plugins")
+    cli.add_typer(typer.Typer(), name="models")
+"""
+
+DUPLICATE_RECORD = """
+from papercraft import hookimpl
+from papercraft.registry import ModelRecord
+
+
+@hookimpl
+def register_models(register):
+    register(ModelRecord(name="good-model", summary="a second good-model", factory="json:dumps"))
+"""

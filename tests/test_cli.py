@@ -101,6 +101,22 @@ def test_plugin_show_text() -> None:
     assert "t-model" in result.stdout and "register_models" in result.stdout
 
 
+def test_plugin_show_lists_the_commands_a_plugin_added() -> None:
+    shown = json.loads(invoke("plugins", "show", "all-hooks", "--json").stdout)
+    assert shown["commands"] == ["all-hooks-hello"]
+    demos = json.loads(invoke("plugins", "show", "papercraft.builtin.demos", "--json").stdout)
+    assert demos["commands"] == []  # it has no register_commands
+    core = json.loads(invoke("plugins", "show", "papercraft.builtin.commands", "--json").stdout)
+    assert {"plugins", "hooks", "tour", "arith"} <= set(core["commands"])
+    assert "all-hooks-hello" not in core["commands"]
+
+
+@pytest.mark.parametrize("value", ["register_demos", "demos"])
+def test_plugins_list_hook_accepts_hook_and_area_names(value: str) -> None:
+    rows = json.loads(invoke("plugins", "list", "--json", "--hook", value).stdout)
+    assert [r["name"] for r in rows] == ["all-hooks"]
+
+
 def test_demos_list_shows_full_command() -> None:
     rows = json.loads(invoke("demos", "list", "--json").stdout)
     demo = next(r for r in rows if r["name"] == "t-demo")

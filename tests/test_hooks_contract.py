@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import all_hooks_plugin
+import hook_tracker
 from papercraft import hookspecs
 from papercraft.cli.hooks_cmd import hook_signature
 from papercraft.plugins import PluginManager
@@ -50,10 +51,36 @@ def test_hook_is_documented(hook: str) -> None:
 
 
 @pytest.mark.parametrize("hook", HOOKS)
-def test_hook_is_tested(hook: str) -> None:
-    here = Path(__file__).name
-    sources = [p.read_text() for p in (ROOT / "tests").glob("*.py") if p.name != here]
-    assert any(f"def {hook}(" in s for s in sources), f"no test implements {hook}"
+def test_hook_is_called_through_the_manager(hook: str) -> None:
+    """Some test of this session called ``hook`` through a PluginManager with a test plugin.
+
+    Runs after every other test (tests/conftest.py); hook_tracker records the calls with
+    pluggy's hook-call monitoring.
+    """
+    if not hook_tracker.CALLED:
+        pytest.skip("no test of this session called a hook (run the whole file)")
+    assert hook in hook_tracker.CALLED, (
+        f"no test called {hook} through a PluginManager with a test implementation"
+    )
+
+
+def test_the_hook_tracker_sees_calls_through_the_manager_only() -> None:
+    from types import SimpleNamespace
+
+    from papercraft import hookimpl
+
+    @hookimpl
+    def register_tools(register):
+        raise RuntimeError("a failing implementation does not count")
+
+    manager = PluginManager(only=[])
+    manager.add_module(SimpleNamespace(register_tools=register_tools), name="failing")
+    manager.records("tools")
+    assert manager.plugin("failing").status == "error"
+    assert Path(__file__).name not in hook_tracker.CALLED.get("register_tools", set())
+    manager = manager_with_all_hooks()
+    manager.records("tools")
+    assert "all_hooks_plugin.py" in hook_tracker.CALLED["register_tools"]
 
 
 @pytest.mark.parametrize("area", list(AREA_HOOKS))

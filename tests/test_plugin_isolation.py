@@ -11,11 +11,15 @@ from pathlib import Path
 import pytest
 
 from plugin_factory import (
+    CORE_COLLISION,
+    DUPLICATE_RECORD,
     GOOD,
     IMPORT_ERROR,
     INCOMPATIBLE,
+    INTERRUPT_AT_IMPORT,
     RAISING_COMMANDS,
     RAISING_HOOK,
+    SYS_EXIT,
     pip_install,
     write_plugin,
 )
@@ -26,6 +30,10 @@ PLUGINS = {
     "pc-test-raising-hook": (RAISING_HOOK, "1.0"),
     "pc-test-raising-commands": (RAISING_COMMANDS, "1.0"),
     "pc-test-incompatible": (INCOMPATIBLE, "2.0"),
+    "pc-test-sys-exit": (SYS_EXIT, "1.0"),
+    "pc-test-interrupt": (INTERRUPT_AT_IMPORT, "1.0"),
+    "pc-test-collision": (CORE_COLLISION, "1.0"),
+    "pc-test-duplicate": (DUPLICATE_RECORD, "1.0"),
 }
 
 
@@ -68,12 +76,19 @@ def test_plugins_list_reports_each_kind_of_breakage(site: Path, tmp_path: Path) 
     assert plugins["pc-test-raising-commands"]["status"] == "error"
     assert plugins["pc-test-incompatible"]["status"] == "incompatible"
     assert "2.0" in plugins["pc-test-incompatible"]["error"]
+    assert plugins["pc-test-sys-exit"]["status"] == "error"
+    assert "SystemExit" in plugins["pc-test-sys-exit"]["error"]
+    assert plugins["pc-test-interrupt"]["status"] == "error"
+    assert "KeyboardInterrupt" in plugins["pc-test-interrupt"]["error"]
+    assert plugins["pc-test-collision"]["status"] == "error"
+    assert "command 'plugins' is taken by the core" in plugins["pc-test-collision"]["error"]
+    assert plugins["pc-test-duplicate"]["status"] == "ok"
     for entry in plugins.values():
         assert set(entry) >= {"name", "version", "hooks", "status", "error", "summary"}
     # one line on stderr per skipped plugin, no traceback
     assert "Traceback" not in result.stderr
     skipped = [ln for ln in result.stderr.splitlines() if "skipped" in ln and "pc-test-" in ln]
-    assert len(skipped) == 4, result.stderr
+    assert len(skipped) == 7, result.stderr
 
 
 def test_other_commands_keep_working(site: Path, tmp_path: Path) -> None:
@@ -86,6 +101,42 @@ def test_other_commands_keep_working(site: Path, tmp_path: Path) -> None:
     assert "half-registered" not in names  # records of a hook that raised are dropped
     broken = papercraft(site, "broken-cmd", tmp_path=tmp_path)
     assert broken.returncode == 2  # its commands were undone: "No such command"
+
+
+def test_sys_exit_in_a_hook_leaves_the_listings_working(site: Path, tmp_path: Path) -> None:
+    only = "pc-test-sys-exit,pc-test-good"
+    for args in (["plugins", "list", "--json"], ["hooks", "--json"], ["models", "list", "--json"]):
+        result = papercraft(site, *args, tmp_path=tmp_path, PAPERCRAFT_PLUGINS=only)
+        assert result.returncode == 0, (args, result.stderr)
+        assert json.loads(result.stdout), args
+        assert "plugin 'pc-test-sys-exit' skipped (error): hook register_models raised " \
+               "SystemExit" in result.stderr
+
+
+def test_a_plugin_cannot_replace_core_commands(site: Path, tmp_path: Path) -> None:
+    listed = papercraft(site, "plugins", "list", tmp_path=tmp_path,
+                        PAPERCRAFT_PLUGINS="pc-test-collision,pc-test-good")
+    assert listed.returncode == 0 and "pc-test-good" in listed.stdout
+    assert "usurped" not in listed.stdout
+    models = papercraft(site, "models", "list", "--json", tmp_path=tmp_path)
+    assert "good-model" in {m["name"] for m in json.loads(models.stdout)}
+    serve = papercraft(site, "models", "serve", "--help", tmp_path=tmp_path)
+    assert serve.returncode == 0 and "OpenAI" in serve.stdout
+    uninstall = papercraft(site, "plugins", "uninstall", "--help", tmp_path=tmp_path)
+    assert uninstall.returncode == 0
+
+
+def test_a_duplicate_record_name_keeps_the_first_and_names_the_newcomer(
+    site: Path, tmp_path: Path
+) -> None:
+    result = papercraft(site, "models", "list", "--json", tmp_path=tmp_path,
+                        PAPERCRAFT_PLUGINS="pc-test-good,pc-test-duplicate")
+    models = {m["name"]: m for m in json.loads(result.stdout)}
+    # pluggy calls pc-test-good (registered after pc-test-duplicate) first
+    assert models["good-model"]["plugin"] == "pc-test-good"
+    assert models["pc-test-duplicate:good-model"]["factory"] == "json:dumps"
+    assert ("plugin 'pc-test-duplicate': models record 'good-model' is already registered by "
+            "'pc-test-good'") in result.stderr
 
 
 def test_plugins_filter(site: Path, tmp_path: Path) -> None:
@@ -127,8 +178,15 @@ def test_strict_mode_raises(site: Path, tmp_path: Path) -> None:
 def test_trace_hooks(site: Path, tmp_path: Path) -> None:
     result = papercraft(site, "models", "list", "--json", tmp_path=tmp_path,
                         PAPERCRAFT_TRACE_HOOKS="1", PAPERCRAFT_PLUGINS="pc-test-good")
-    assert "trace: register_models -> pc-test-good" in result.stderr
-    assert "trace: register_commands -> papercraft.builtin.commands" in result.stderr
+    lines = result.stderr.splitlines()
+    # pluggy's call order: the plugin registered last first
+    assert "papercraft: trace: register_models -> pc-test-good, papercraft.builtin.models" in lines
+    # register_commands: the core's round, then the plugins'
+    assert ("papercraft: trace: register_commands -> papercraft.builtin.models, "
+            "papercraft.builtin.commands") in lines
+    assert "papercraft: trace: register_commands -> pc-test-good" in lines
+    done = [ln for ln in lines if ln.startswith("papercraft: trace: register_models done in ")]
+    assert len(done) == 1 and "pc-test-good" in done[0]
 
 
 def test_show_plugin(site: Path, tmp_path: Path) -> None:

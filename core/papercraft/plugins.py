@@ -1,27 +1,36 @@
 """The plugin manager: discovery, isolation, filtering and tracing.
 
 Plugins are modules named by entry points in group ``papercraft``; the core's
-own features are default plugins that use the same hooks. A plugin that fails
-to import, raises in a hook, or was built for another major API version is
-skipped with one line on stderr and listed with its status; everything else
-keeps working. Environment variables:
+own features are default plugins that use the same hooks. Hooks are called through
+pluggy, so ``tryfirst``/``trylast`` order the implementations and wrappers
+(``wrapper=True``, old-style ``hookwrapper=True``) run around them. Every implementation
+is registered wrapped: a plugin that fails to import, raises (any exception, ``sys.exit``
+and a ``KeyboardInterrupt`` of its own included; a real Ctrl-C still stops the command),
+takes a core command's name, or was built for another major API version is skipped with
+one line on stderr and listed with its status; everything else keeps working.
+Environment variables:
 
 ``PAPERCRAFT_PLUGINS``         comma-separated distribution names to load ("" loads none)
 ``PAPERCRAFT_STRICT_PLUGINS``  ``1``: raise instead of skipping a broken plugin
-``PAPERCRAFT_TRACE_HOOKS``     ``1``: print every hook call to stderr
+``PAPERCRAFT_TRACE_HOOKS``     ``1``: print every hook call to stderr (pluggy's monitoring)
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 import os
 import re
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+import types
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 import pluggy
 
@@ -30,6 +39,9 @@ from papercraft._version import __version__
 from papercraft.errors import PluginError, UnknownNameError
 from papercraft.registry import AREA_HOOKS, RECORD_TYPES, Record
 
+if TYPE_CHECKING:
+    from papercraft.cli.groups import AppState, CommandLedger
+
 ENTRY_POINT_GROUP = "papercraft"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "papercraft.builtin.commands",
@@ -37,6 +49,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "papercraft.builtin.models",
 )
 """Core modules loaded as plugins before any installed distribution."""
+
+SHORT_PREFIX = "papercraft-"
+"""``lmul`` names the distribution ``papercraft-lmul`` wherever a plugin name is expected."""
 
 Status = Literal["ok", "error", "incompatible"]
 
@@ -91,6 +106,143 @@ def _major(version: str) -> str:
     return version.split(".", 1)[0].strip()
 
 
+# ------------------------------------------------------------------ Ctrl-C
+class _CtrlC:
+    """Tells a Ctrl-C from the user apart from a ``KeyboardInterrupt`` that plugin code raised.
+
+    While plugin code runs (imports, hook calls) a SIGINT handler notes that the signal
+    arrived, then hands it to the handler it replaced (Python's raises KeyboardInterrupt).
+    """
+
+    def __init__(self) -> None:
+        self._depth = 0
+        self._received = False
+        self._installed = False
+        self._previous: Any = None
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signals reach the main thread only
+        if self._depth == 0:
+            self._received = False
+            try:
+                self._previous = signal.signal(signal.SIGINT, self._handle)
+                self._installed = True
+            except (ValueError, OSError, RuntimeError):
+                self._installed = False
+        self._depth += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._depth -= 1
+        if self._depth == 0 and self._installed:
+            if self._previous is not None:
+                signal.signal(signal.SIGINT, self._previous)
+            self._installed = False
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        previous = self._previous
+        if previous == signal.SIG_IGN:
+            return
+        self._received = True
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            raise KeyboardInterrupt
+
+    def is_real(self, exc: BaseException) -> bool:
+        """True for the KeyboardInterrupt of a Ctrl-C that the user pressed."""
+        return (
+            isinstance(exc, KeyboardInterrupt)
+            and self._received
+            and threading.current_thread() is threading.main_thread()
+        )
+
+
+# -------------------------------------------------------------- hook calls
+class _Call:
+    """What one hook call through pluggy needs: who runs now, what each plugin registered."""
+
+    __slots__ = ("current", "failed", "hook", "ledger", "registered", "seconds")
+
+    def __init__(self, hook: str, ledger: CommandLedger | None = None) -> None:
+        self.hook = hook
+        self.ledger = ledger
+        self.current: list[str] = []  # plugins whose code runs now, innermost last
+        self.registered: list[tuple[str, Any]] = []  # (plugin, record) in registration order
+        self.failed: list[str] = []
+        self.seconds: dict[str, float] = {}
+
+
+class _Isolated:
+    """The hook implementations of one plugin, each wrapped (what pluggy registers)."""
+
+    def __init__(self, name: str) -> None:
+        self.papercraft_hook_opts: dict[str, dict[str, Any]] = {}
+        self.papercraft_plugin = name
+
+    def __repr__(self) -> str:
+        return f"<isolated {self.papercraft_plugin}>"
+
+
+class _Pluggy(pluggy.PluginManager):
+    """pluggy's manager, reading an :class:`_Isolated` plugin's options without a scan."""
+
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+        """The options of hook implementation ``name`` of ``plugin`` (None: not one)."""
+        if isinstance(plugin, _Isolated):
+            opts = plugin.papercraft_hook_opts.get(name)
+            return None if opts is None else dict(opts)
+        return super().parse_hookimpl_opts(plugin, name)
+
+
+def _candidates(plugin: Any, marker: str) -> list[str]:
+    """Attribute names of ``plugin`` that may be hook implementations."""
+    if isinstance(plugin, ModuleType):  # only its functions can be (and cheap to check)
+        return [
+            name for name, value in vars(plugin).items()
+            if isinstance(value, types.FunctionType) and marker in vars(value)
+            or isinstance(value, types.MethodType) and marker in vars(value.__func__)
+        ]
+    return dir(plugin)
+
+
+class _WrapperError(RuntimeError):
+    """A wrapper that did not yield, or yielded twice."""
+
+
+def _start(function: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    generator = function(*args, **kwargs)
+    try:
+        next(generator)
+    except StopIteration:
+        raise _WrapperError(f"wrapper {function.__name__} did not yield") from None
+    return generator
+
+
+def _finish(generator: Any, value: Any, name: str) -> Any:
+    try:
+        generator.send(value)
+    except StopIteration as stop:
+        return stop.value
+    generator.close()
+    raise _WrapperError(f"wrapper {name} yielded twice")
+
+
+_MANAGER_OBSERVERS: list[Callable[[PluginManager], None]] = []
+
+
+def observe_managers(callback: Callable[[PluginManager], None]) -> Callable[[], None]:
+    """Call ``callback(manager)`` for each PluginManager created from now on; returns an undo.
+
+    Test tooling uses it with :meth:`PluginManager.add_hookcall_monitoring` to check that
+    every hook is called through a manager during a test session.
+    """
+    _MANAGER_OBSERVERS.append(callback)
+    return lambda: _MANAGER_OBSERVERS.remove(callback)
+
+
 class PluginManager:
     """Loads plugins in isolation and collects the records they register."""
 
@@ -102,14 +254,22 @@ class PluginManager:
         trace: bool = False,
         stderr: TextIO | None = None,
     ) -> None:
-        self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self._pm = _Pluggy(hookspecs.PROJECT_NAME)
         self._pm.add_hookspecs(hookspecs)
         self._only = None if only is None else {canonical_name(n) for n in only}
         self._strict = strict
-        self._trace = trace
         self._stderr = stderr
         self._infos: dict[str, PluginInfo] = {}
+        self._proxies: dict[str, Any] = {}
         self._records: dict[str, dict[str, Record]] = {}
+        self._commands: dict[str, list[str]] | None = None
+        self._threads = threading.local()  # each thread's stack of hook calls in progress
+        self._ctrl_c = _CtrlC()
+        self._trace_started: list[float] = []
+        if trace:
+            self.add_hookcall_monitoring(self._trace_before, self._trace_after)
+        for observer in list(_MANAGER_OBSERVERS):
+            observer(self)
 
     # ---------------------------------------------------------------- set-up
     @classmethod
@@ -127,6 +287,14 @@ class PluginManager:
         manager.load_entry_points()
         return manager
 
+    def add_hookcall_monitoring(
+        self,
+        before: Callable[[str, Sequence[pluggy.HookImpl], Mapping[str, Any]], None],
+        after: Callable[[Any, str, Sequence[pluggy.HookImpl], Mapping[str, Any]], None],
+    ) -> Callable[[], None]:
+        """pluggy's hook-call monitoring: ``before``/``after`` run around each hook call."""
+        return self._pm.add_hookcall_monitoring(before, after)
+
     def _warn(self, message: str) -> None:
         print(f"papercraft: {message}", file=self._stderr or sys.stderr)
 
@@ -136,6 +304,11 @@ class PluginManager:
         if self._strict:
             raise PluginError(f"plugin {info.name!r}: {reason}") from exc
         self._warn(f"plugin {info.name!r} skipped ({status}): {reason}")
+
+    def _wanted(self, key: str) -> bool:
+        if self._only is None:
+            return True
+        return key in self._only or key.removeprefix(SHORT_PREFIX) in self._only
 
     def load_defaults(self) -> None:
         """Register the core's own default plugins."""
@@ -157,7 +330,7 @@ class PluginManager:
         for ep in sorted(found, key=lambda e: (e.dist_name, e.name)):
             key = canonical_name(ep.dist_name)
             plugin_name = key if key not in seen else f"{key}:{ep.name}"
-            if self._only is not None and key not in self._only:
+            if not self._wanted(key):
                 continue
             seen.add(plugin_name)
             info = PluginInfo(
@@ -165,9 +338,10 @@ class PluginManager:
             )
             self._infos[plugin_name] = info
             try:
-                module = load_entry_point(ep.value)
+                with self._ctrl_c:
+                    module = load_entry_point(ep.value)
             except BaseException as exc:  # noqa: BLE001 - any import failure isolates the plugin
-                if isinstance(exc, KeyboardInterrupt):
+                if self._ctrl_c.is_real(exc):
                     raise
                 self._fail(info, "error", f"import failed: {_describe(exc)}", exc)
                 continue
@@ -204,14 +378,170 @@ class PluginManager:
             self._fail(info, "incompatible", reason, PluginError(reason))
             return
         try:
-            self._pm.register(module, name=info.name)
+            proxy = self._isolated(module, info)
+            self._pm.register(proxy, name=info.name)
         except Exception as exc:
             self._fail(info, "error", f"registration failed: {_describe(exc)}", exc)
             return
-        info.hooks = sorted(
-            caller.name for caller in self._pm.get_hookcallers(module) or []
-        )
+        self._proxies[info.name] = proxy
+        info.hooks = sorted(caller.name for caller in self._pm.get_hookcallers(proxy) or [])
         self._records.clear()
+        self._commands = None
+
+    # ------------------------------------------------------------- isolation
+    def _isolated(self, plugin: Any, info: PluginInfo) -> _Isolated:
+        """A namespace holding ``plugin``'s hook implementations, each wrapped by :meth:`_step`.
+
+        pluggy registers the namespace: it reads the same options (tryfirst, trylast,
+        wrapper, hookwrapper, specname) and the same argument names (``__wrapped__``).
+        """
+        marker = f"{hookspecs.PROJECT_NAME}_impl"
+        proxy = _Isolated(info.name)
+        for attr in _candidates(plugin, marker):
+            opts = self._pm.parse_hookimpl_opts(plugin, attr)
+            if opts is None:
+                continue
+            function = getattr(plugin, attr)
+            wrapper = opts.get("wrapper") or opts.get("hookwrapper")
+            if wrapper and not inspect.isgeneratorfunction(function):
+                raise pluggy.PluginValidationError(
+                    plugin, f"{attr}: a wrapper must be a generator function (yield once)"
+                )
+            if opts.get("hookwrapper"):
+                isolated = self._old_style_wrapper(info, function)
+            elif opts.get("wrapper"):
+                isolated = self._new_style_wrapper(info, function)
+            else:
+                isolated = self._plain(info, function)
+            proxy.papercraft_hook_opts[attr] = dict(opts)
+            setattr(proxy, attr, isolated)
+        return proxy
+
+    def _plain(self, info: PluginInfo, function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def isolated(*args: Any, **kwargs: Any) -> Any:
+            ok, value = self._step(info, lambda: function(*args, **kwargs))
+            return value if ok else None
+
+        return isolated
+
+    def _new_style_wrapper(
+        self, info: PluginInfo, function: Callable[..., Any]
+    ) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def isolated(*args: Any, **kwargs: Any) -> Any:
+            ok, generator = self._step(info, lambda: _start(function, args, kwargs))
+            try:
+                result = yield
+            except BaseException:  # only a real Ctrl-C or strict mode gets here
+                if ok:
+                    generator.close()
+                raise
+            if not ok:
+                return result
+            ok, value = self._step(info, lambda: _finish(generator, result, function.__name__))
+            return value if ok else result
+
+        return isolated
+
+    def _old_style_wrapper(
+        self, info: PluginInfo, function: Callable[..., Any]
+    ) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def isolated(*args: Any, **kwargs: Any) -> Any:
+            ok, generator = self._step(info, lambda: _start(function, args, kwargs))
+            outcome = yield
+            if ok:
+                self._step(info, lambda: _finish(generator, outcome, function.__name__))
+
+        return isolated
+
+    def _calls(self) -> list[_Call]:
+        """This thread's hook calls in progress, innermost last."""
+        calls = getattr(self._threads, "calls", None)
+        if calls is None:
+            calls = self._threads.calls = []
+        return calls
+
+    def _step(self, info: PluginInfo, action: Callable[[], Any]) -> tuple[bool, Any]:
+        """Run one piece of ``info``'s code in the current call: (True, value) or (False, None).
+
+        Outside a manager's call (pluggy called directly) the code runs unguarded.
+        """
+        calls = self._calls()
+        if not calls:
+            return True, action()
+        call = calls[-1]
+        if info.status != "ok":
+            return False, None
+        ledger = call.ledger
+        before: AppState | None = ledger.begin() if ledger is not None else None
+        call.current.append(info.name)
+        started = time.perf_counter()
+        try:
+            value = action()
+        except BaseException as exc:  # noqa: BLE001 - plugin code is isolated, Ctrl-C aside
+            if self._ctrl_c.is_real(exc):
+                raise
+            if ledger is not None:
+                ledger.undo(info.name, before)
+            self._hook_failed(call, info, f"hook {call.hook} raised {_describe(exc)}", exc)
+            return False, None
+        finally:
+            call.current.pop()
+            elapsed = time.perf_counter() - started
+            call.seconds[info.name] = call.seconds.get(info.name, 0.0) + elapsed
+        if ledger is not None and before is not None:
+            problem = ledger.commit(info.name, before)
+            if problem is not None:
+                ledger.undo(info.name, before)
+                self._hook_failed(call, info, problem, PluginError(problem))
+                return False, None
+        return True, value
+
+    def _hook_failed(self, call: _Call, info: PluginInfo, reason: str, exc: BaseException) -> None:
+        call.failed.append(info.name)
+        self._fail(info, "error", reason, exc)
+
+    def _invoke(self, caller: Any, kwargs: dict[str, Any], call: _Call) -> Any:
+        """Call a pluggy hook caller with ``call`` as the current call; drop what failed."""
+        self._calls().append(call)
+        try:
+            with self._ctrl_c:
+                return caller(**kwargs)
+        finally:
+            self._calls().pop()
+            for name in dict.fromkeys(call.failed):
+                if self._pm.get_plugin(name) is not None:
+                    self._pm.unregister(name=name)
+            if call.failed:
+                self._records.clear()
+
+    # --------------------------------------------------------------- tracing
+    def _trace_before(
+        self, hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]
+    ) -> None:
+        order = [
+            f"{impl.plugin_name} (wrapper)" if impl.wrapper or impl.hookwrapper
+            else impl.plugin_name
+            for impl in reversed(impls)  # pluggy's call order
+        ]
+        self._warn(f"trace: {hook_name} -> {', '.join(order) or '(no implementations)'}")
+        self._trace_started.append(time.perf_counter())
+
+    def _trace_after(
+        self, outcome: Any, hook_name: str, impls: Sequence[pluggy.HookImpl],
+        kwargs: Mapping[str, Any],
+    ) -> None:
+        elapsed = (time.perf_counter() - self._trace_started.pop()) * 1000
+        calls = self._calls()
+        call = calls[-1] if calls else None
+        parts = []
+        if call is not None:
+            parts = [f"{name} {seconds * 1000:.1f} ms" for name, seconds in call.seconds.items()]
+            parts += [f"{name} failed" for name in dict.fromkeys(call.failed)]
+        details = f" ({', '.join(parts)})" if parts else ""
+        self._warn(f"trace: {hook_name} done in {elapsed:.1f} ms{details}")
 
     # --------------------------------------------------------------- queries
     def plugins(self, *, include_default: bool = True) -> list[PluginInfo]:
@@ -219,65 +549,75 @@ class PluginManager:
         return [i for i in self._infos.values() if include_default or not i.default]
 
     def plugin(self, name: str) -> PluginInfo:
-        """The plugin called ``name`` (distribution names are matched canonically)."""
+        """The plugin called ``name``: canonical distribution names match, ``lmul`` too."""
         if name in self._infos:
             return self._infos[name]
         key = canonical_name(name)
-        for info in self._infos.values():
-            if canonical_name(info.name) == key:
-                return info
+        for candidate in (key, SHORT_PREFIX + key):
+            for info in self._infos.values():
+                if canonical_name(info.name) == candidate:
+                    return info
         raise UnknownNameError("plugin", name, self._infos)
 
     def hook_names(self) -> list[str]:
         """The names of every hook of the contract, in declaration order."""
         return [name for name in vars(hookspecs) if name.startswith("register_")]
 
+    def hook_name(self, name: str) -> str:
+        """The hook ``name`` means: a hook (``register_demos``) or an area (``demos``)."""
+        hooks = self.hook_names()
+        if name in hooks:
+            return name
+        if name in AREA_HOOKS:
+            return AREA_HOOKS[name]
+        if f"register_{name}" in hooks:
+            return f"register_{name}"
+        raise UnknownNameError("hook or area", name, [*hooks, *AREA_HOOKS])
+
     def hook_implementers(self, hook_name: str) -> list[str]:
-        """Plugins (loaded, ok) that implement ``hook_name``."""
+        """Plugins (loaded, ok) that implement ``hook_name``, in load order."""
         caller = getattr(self._pm.hook, hook_name)
-        ordered = [impl.plugin_name for impl in caller.get_hookimpls()]
+        ordered = {impl.plugin_name for impl in caller.get_hookimpls()}
         return [n for n in self._infos if n in ordered and self._infos[n].status == "ok"]
 
     # ----------------------------------------------------------------- calls
-    def call_hook(self, hook_name: str, **kwargs: Any) -> None:
-        """Call each implementation on its own; one that raises disables its plugin."""
-        for info, impl in self._active_impls(hook_name):
-            self._call_one(info, impl, hook_name, kwargs)
+    def call_hook(self, hook_name: str, **kwargs: Any) -> list[Any]:
+        """Call a hook through pluggy; an implementation that raises disables its plugin alone."""
+        return self._invoke(getattr(self._pm.hook, hook_name), kwargs, _Call(hook_name))
 
-    def _active_impls(self, hook_name: str) -> Iterator[tuple[PluginInfo, pluggy.HookImpl]]:
-        """(plugin, implementation) of ``hook_name`` in load order, for plugins still ok."""
-        caller = getattr(self._pm.hook, hook_name)
-        impls = {impl.plugin_name: impl for impl in caller.get_hookimpls()}
-        for plugin_name in list(self._infos):
-            impl = impls.get(plugin_name)
-            info = self._infos[plugin_name]
-            if impl is not None and info.status == "ok":
-                yield info, impl
+    def register_commands(self, cli: Any) -> dict[str, list[str]]:
+        """Call ``register_commands(cli)``: the core's implementations first, then the plugins'.
 
-    def _call_one(
-        self, info: PluginInfo, impl: pluggy.HookImpl, hook_name: str, kwargs: dict[str, Any]
-    ) -> bool:
-        started = time.perf_counter()
-        try:
-            impl.function(*[kwargs[arg] for arg in impl.argnames])
-        except Exception as exc:
-            self._fail(info, "error", f"hook {hook_name} raised {_describe(exc)}", exc)
-            self._records.clear()
-            return False
-        finally:
-            if self._trace:
-                elapsed = (time.perf_counter() - started) * 1000
-                self._warn(f"trace: {hook_name} -> {info.name} ({elapsed:.1f} ms)")
-        return True
+        Each round runs through pluggy (order, wrappers). A plugin that raises, or that takes
+        a name already registered (the core's above all), removes a command or replaces a
+        group's callback, has its additions undone and status ``error``. Returns (and keeps,
+        for :meth:`plugin_commands`) the command paths each plugin added.
+        """
+        from papercraft.cli.groups import CommandLedger
 
-    def register_commands(
-        self, cli: Any, snapshot: Callable[[], Any], restore: Callable[[Any], None]
-    ) -> None:
-        """Call ``register_commands(cli)``; a plugin that raises has its additions undone."""
-        for info, impl in self._active_impls("register_commands"):
-            state = snapshot()
-            if not self._call_one(info, impl, "register_commands", {"cli": cli}):
-                restore(state)
+        core = {name for name, info in self._infos.items() if info.default}
+        ledger = CommandLedger(cli, core)
+        core_proxies = [p for n, p in self._proxies.items() if n in core]
+        other_proxies = [p for n, p in self._proxies.items() if n not in core]
+        for skipped in (other_proxies, core_proxies):
+            caller = self._pm.subset_hook_caller("register_commands", skipped)
+            self._invoke(caller, {"cli": cli}, _Call("register_commands", ledger=ledger))
+        self._commands = {
+            name: paths for name, paths in ledger.paths().items()
+            if self._infos[name].status == "ok"
+        }
+        return dict(self._commands)
+
+    def plugin_commands(self) -> dict[str, list[str]]:
+        """Plugin -> the command paths its ``register_commands`` added (``models perplexity``).
+
+        Those of the last app built with :meth:`register_commands`, else of a scratch app.
+        """
+        if self._commands is None:
+            from papercraft.cli.groups import new_app
+
+            self.register_commands(new_app())
+        return dict(self._commands or {})
 
     def records(self, area: str) -> dict[str, Record]:
         """Name -> record for one area (``models``, ``attention``, ...), collected once."""
@@ -288,32 +628,53 @@ class PluginManager:
         return self._records[area]
 
     def _collect(self, area: str) -> dict[str, Record]:
+        """Call the area's hook once; records of the core first, then in registration order."""
         record_type = RECORD_TYPES[area]
         hook_name = AREA_HOOKS[area]
+        call = _Call(hook_name)
+
+        def register(record: Any) -> None:
+            if not isinstance(record, record_type):
+                raise TypeError(
+                    f"{hook_name} expects {record_type.__name__}, got {type(record).__name__}"
+                )
+            if not call.current:
+                raise RuntimeError(f"register() of {hook_name} called after the hook returned")
+            call.registered.append((call.current[-1], record))
+
+        self._invoke(getattr(self._pm.hook, hook_name), {"register": register}, call)
+        ok = [(p, r) for p, r in call.registered if self._infos[p].status == "ok"]
+        ordered = [e for e in ok if self._infos[e[0]].default]
+        ordered += [e for e in ok if not self._infos[e[0]].default]
         collected: dict[str, Record] = {}
-        for info, impl in self._active_impls(hook_name):
-            plugin_name = info.name
-            pending: list[Record] = []
-
-            def register(record: Any, _pending: list[Record] = pending) -> None:
-                if not isinstance(record, record_type):
-                    raise TypeError(
-                        f"{hook_name} expects {record_type.__name__}, got {type(record).__name__}"
-                    )
-                _pending.append(record)
-
-            if not self._call_one(info, impl, hook_name, {"register": register}):
-                continue
-            for record in pending:
-                if record.name in collected:
-                    owner = collected[record.name].plugin
-                    self._warn(
-                        f"plugin {plugin_name!r}: {area} record {record.name!r} is already "
-                        f"registered by {owner!r}; ignored"
-                    )
-                    continue
-                collected[record.name] = record.replace(plugin=plugin_name)
+        for plugin_name, record in ordered:
+            self._keep(collected, area, plugin_name, record)
         return collected
+
+    def _keep(
+        self, collected: dict[str, Record], area: str, plugin_name: str, record: Record
+    ) -> None:
+        """First come keeps the name; a later record is kept as ``PLUGIN:NAME``."""
+        owner = collected.get(record.name)
+        if owner is None:
+            collected[record.name] = record.replace(plugin=plugin_name)
+            return
+        if owner.plugin == plugin_name:
+            self._warn(f"plugin {plugin_name!r} registers {area} record {record.name!r} "
+                       "twice; the second is ignored")
+            return
+        qualified = f"{plugin_name}:{record.name}"
+        try:
+            alias = record.replace(name=qualified, plugin=plugin_name)
+        except ValueError:
+            alias = None
+        if alias is None or qualified in collected:
+            self._warn(f"plugin {plugin_name!r}: {area} record {record.name!r} is already "
+                       f"registered by {owner.plugin!r}; ignored")
+            return
+        collected[qualified] = alias
+        self._warn(f"plugin {plugin_name!r}: {area} record {record.name!r} is already "
+                   f"registered by {owner.plugin!r}; this one is named {qualified!r}")
 
     def record(self, area: str, name: str) -> Record:
         """One record by name; unknown names raise :class:`UnknownNameError`."""

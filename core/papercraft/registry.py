@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Iterable
 from typing import Any, ClassVar, Literal
 
 _REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
@@ -261,3 +262,13 @@ AREA_HOOKS: dict[str, str] = {
     "demos": "register_demos",
 }
 """Area name -> the hook that fills it."""
+
+EXTRA_COLUMNS: tuple[str, ...] = ("kind", "family", "mantissa_bits", "metric", "shows")
+"""Record fields worth a column in a table of one area, when its records use them."""
+
+
+def record_columns(records: Iterable[Record]) -> list[str]:
+    """Columns of a table of records: name, the extra fields in use, plugin, summary."""
+    dicts = [r.to_dict() for r in records]
+    extra = [c for c in EXTRA_COLUMNS if any(d.get(c) not in (None, "", ()) for d in dicts)]
+    return ["name", *extra, "plugin", "summary"]

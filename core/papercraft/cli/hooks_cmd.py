@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import inspect
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from papercraft import hookspecs
 from papercraft.cli.output import print_json, print_table
+
+if TYPE_CHECKING:
+    from papercraft.plugins import PluginManager
 
 
 def hook_signature(name: str) -> str:
@@ -15,8 +19,8 @@ def hook_signature(name: str) -> str:
     return f"{name}{inspect.signature(getattr(hookspecs, name))}".replace("'", "")
 
 
-def hook_table(manager) -> list[dict]:  # noqa: ANN001
-    """Each hook: name, signature, first doc line, implementing plugins."""
+def hook_table(manager: PluginManager) -> list[dict[str, Any]]:
+    """Each hook: name, signature, first doc line, implementing plugins (the CLI's and TUI's)."""
     rows = []
     for name in manager.hook_names():
         function = getattr(hookspecs, name)

@@ -102,24 +102,6 @@ def lazy_command(app: typer.Typer) -> PapercraftGroup:
     return root
 
 
-def _apps(cli: typer.Typer) -> list[typer.Typer]:
-    found = [cli]
-    for info in cli.registered_groups:
-        if info.typer_instance is not None:
-            found.extend(_apps(info.typer_instance))
-    return found
-
-
-def _snapshot(cli: typer.Typer) -> list[tuple[typer.Typer, list[Any], list[Any]]]:
-    return [(a, list(a.registered_commands), list(a.registered_groups)) for a in _apps(cli)]
-
-
-def _restore(state: list[tuple[typer.Typer, list[Any], list[Any]]]) -> None:
-    for app, commands, groups in state:
-        app.registered_commands[:] = commands
-        app.registered_groups[:] = groups
-
-
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"papercraft {__version__}")
@@ -147,7 +129,7 @@ def build_app(manager: PluginManager, *, lazy: bool = False) -> typer.Typer:
     ) -> None:
         ctx.obj = manager
 
-    manager.register_commands(app, lambda: _snapshot(app), _restore)
+    manager.register_commands(app)  # the core's first; a plugin cannot shadow them
     if not lazy:
         for info in app.registered_groups:
             if info.typer_instance is not None:

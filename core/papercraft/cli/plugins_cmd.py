@@ -21,14 +21,14 @@ def list_plugins(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     show_all: bool = typer.Option(False, "--all", help="Include the core's default plugins."),
-    hook: str | None = typer.Option(None, "--hook", help="Only plugins implementing this hook."),
+    hook: str | None = typer.Option(
+        None, "--hook", help="Only plugins implementing this hook or area (register_demos, demos)."
+    ),
 ) -> None:
     """List installed plugins with their status, version and hooks."""
     manager: PluginManager = ctx.obj
-    if hook is not None and hook not in manager.hook_names():
-        from papercraft.errors import UnknownNameError
-
-        raise UnknownNameError("hook", hook, manager.hook_names())
+    if hook is not None:
+        hook = _hook_of(manager, hook)
     manager.collect_all()  # a hook that raises shows up as status "error"
     infos = manager.plugins(include_default=show_all)
     if hook is not None:
@@ -50,14 +50,14 @@ def list_plugins(
 @app.command("show")
 def show_plugin(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Plugin (distribution) name."),
+    name: str = typer.Argument(..., help="Plugin (distribution) name, or its short name."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Show one plugin and the records it registered, per area."""
     manager: PluginManager = ctx.obj
     info = manager.plugin(name)
     records = manager.records_of(info.name) if info.status == "ok" else {}
-    commands = _commands_of(ctx, info.module)
+    commands = manager.plugin_commands().get(info.name, [])
     if as_json:
         data = info.to_dict()
         data["records"] = {area: [r.to_dict() for r in rs] for area, rs in records.items()}
@@ -78,22 +78,13 @@ def show_plugin(
             typer.echo(f"  {record.name:24} {record.summary}")
 
 
-def _commands_of(ctx: typer.Context, module: str) -> list[str]:
-    """Top-level command names whose callback lives in ``module``'s package."""
-    root = ctx.find_root().command
-    package = module.split(":")[0].split(".")[0]
-    names = []
-    for name in root.list_commands(ctx):
-        command = root.get_command(ctx, name)
-        if command is None:
-            continue
-        callback = command.callback
-        if callback is None and getattr(command, "commands", None):
-            callback = next(iter(command.commands.values())).callback
-        owner = getattr(callback, "__module__", "") or ""
-        if owner.split(".")[0] == package:
-            names.append(name)
-    return sorted(names)
+def _hook_of(manager: PluginManager, name: str) -> str:
+    """The hook a ``--hook`` value names: a hook, an area (``demos``) or its group (``arith``)."""
+    from papercraft.cli.records_cmd import AREA_GROUPS
+
+    if name in AREA_GROUPS and name not in manager.hook_names():
+        name = AREA_GROUPS[name][0]
+    return manager.hook_name(name)
 
 
 def _pip(args: list[str]) -> None:
@@ -129,11 +120,23 @@ def install(
 
 @app.command("uninstall")
 def uninstall(
-    packages: list[str] = typer.Argument(..., help="Distribution names."),
+    ctx: typer.Context,
+    packages: list[str] = typer.Argument(..., help="Distribution names (or short names: lmul)."),
     yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation."),
 ) -> None:
     """Uninstall plugins with pip from the interpreter running papercraft."""
-    _pip(["uninstall", *(["-y"] if yes else []), *packages])
+    _pip(["uninstall", *(["-y"] if yes else []), *(_distribution(ctx.obj, p) for p in packages)])
+
+
+def _distribution(manager: PluginManager, name: str) -> str:
+    """The distribution of an installed plugin called ``name`` (``lmul``), else ``name``."""
+    from papercraft.errors import UnknownNameError
+
+    try:
+        info = manager.plugin(name)
+    except UnknownNameError:
+        return name
+    return name if info.default else info.name.split(":", 1)[0]
 
 
 @app.command("new")
@@ -147,9 +150,12 @@ def new_plugin(
     hooks: str = typer.Option(
         "commands,demos", help="Comma-separated hooks to stub: commands, arithmetic, demos."
     ),
-    template: Path | None = typer.Option(None, help="Template folder (default: plugin-template/)."),
+    template: Path | None = typer.Option(
+        None,
+        help="Template folder (default: $PAPERCRAFT_TEMPLATE, else papercraft's own).",
+    ),
 ) -> None:
-    """Create a new plugin project from the copier template."""
+    """Create a new plugin project from the copier template shipped with papercraft."""
     from papercraft.template import render_plugin
 
     target = render_plugin(

@@ -6,6 +6,7 @@ import typer
 
 from papercraft.cli.output import print_json, print_table
 from papercraft.plugins import PluginManager
+from papercraft.registry import record_columns
 
 AREA_GROUPS: dict[str, tuple[str, str]] = {
     "models": ("models", "Text-generation models (local and OpenAI-compatible)."),
@@ -19,8 +20,6 @@ AREA_GROUPS: dict[str, tuple[str, str]] = {
 }
 """Command group -> (registry area, help)."""
 
-_EXTRA_COLUMNS = ("kind", "family", "mantissa_bits", "metric", "shows")
-
 
 def list_records(manager: PluginManager, area: str, as_json: bool) -> None:
     """Print one area's records."""
@@ -29,8 +28,7 @@ def list_records(manager: PluginManager, area: str, as_json: bool) -> None:
         print_json([r.to_dict() for r in records])
         return
     dicts = [r.to_dict() for r in records]
-    extra = [c for c in _EXTRA_COLUMNS if any(d.get(c) not in (None, "", ()) for d in dicts)]
-    columns = ["name", *extra, "plugin", "summary"]
+    columns = record_columns(records)
     rows = [[d.get(c) for c in columns] for d in dicts]
     if not rows:
         typer.echo(f"No {area} registered.", err=True)
