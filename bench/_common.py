@@ -26,7 +26,7 @@ def try_import(name: str) -> ModuleType | None:
     """The module, or None when it (or anything it needs) fails to load: skip those rows."""
     try:
         return importlib.import_module(name)
-    except Exception:  # noqa: BLE001 - any failure to load means "skip these rows"
+    except Exception:  # any failure to load means "skip these rows"
         return None
 
 

@@ -27,13 +27,13 @@ import os
 # would steal the cores of the next contender.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import json  # noqa: E402
-import math  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+import json
+import math
+import subprocess
+import sys
+from collections.abc import Callable
 
-from _common import (  # noqa: E402
+from _common import (
     ROOT,
     bench_parser,
     emit,
@@ -41,7 +41,7 @@ from _common import (  # noqa: E402
     try_import,
     use_plugin_source,
 )
-from _timing import print_ratios, ratio, time_alternating  # noqa: E402
+from _timing import print_ratios, ratio, time_alternating
 
 # a checkout without the plugin installed (e.g. the GPU machine)
 use_plugin_source("papercraft_diffattn", "diffattn")
@@ -140,7 +140,7 @@ def bench_memory(rows: list, notes: list, n: int) -> None:
             done = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, backend, str(n)],
                                   capture_output=True, text=True, timeout=600, env=env)
             info = json.loads(done.stdout.strip().splitlines()[-1])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             rows.append({"name": f"memory {backend}", "size": f"N={n}", "skipped": str(exc)})
             continue
         # the call's own peak: the peak RSS (reset just before the call) minus the RSS before
@@ -178,11 +178,11 @@ def bench_cuda(rows: list, ratios: list, notes: list, quick: bool, repeats: int)
         q1, k1, q2, k2 = (torch.randn(B, H, n, D, device="cuda", generator=g) for _ in range(4))
         v = torch.randn(B, H, n, 2 * D, device="cuda", generator=g)
 
-        def sdpa(q1=q1, k1=k1, q2=q2, k2=k2, v=v):  # noqa: ANN001, ANN202
+        def sdpa(q1=q1, k1=k1, q2=q2, k2=k2, v=v):
             return (F.scaled_dot_product_attention(q1, k1, v, is_causal=True)
                     - LAM * F.scaled_dot_product_attention(q2, k2, v, is_causal=True))
 
-        def numba_cuda(q1=q1, k1=k1, q2=q2, k2=k2, v=v):  # noqa: ANN001, ANN202
+        def numba_cuda(q1=q1, k1=k1, q2=q2, k2=k2, v=v):
             return kc.diff_attention_cuda(q1, k1, q2, k2, v, LAM, True)
 
         t = time_alternating({"sdpa": sdpa, "cuda": numba_cuda}, repeats, torch.cuda.synchronize)

@@ -56,7 +56,7 @@ class ArithTask(Task):
         self.offset = int(offset)
         if mode not in ("complete", "chat"):
             raise ValueError(f"mode must be 'complete' or 'chat', got {mode!r}")
-        self.mode = mode  # type: ignore[assignment]
+        self.mode = mode
         self.own_plot = own_plot == "1"
 
     def samples(self) -> list[Sample]:
@@ -139,10 +139,10 @@ class ArithModel(Model):
             CALLS["params"].append(params)
         return results
 
-    def generate(self, conversations, params):  # noqa: ANN001, ANN201
+    def generate(self, conversations, params):
         return self._answer([c[-1]["content"] for c in conversations], params)
 
-    def complete(self, prompts, params):  # noqa: ANN001, ANN201
+    def complete(self, prompts, params):
         return self._answer(list(prompts), params)
 
 

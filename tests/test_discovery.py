@@ -167,7 +167,7 @@ def test_first_folder_on_the_path_wins_over_a_newer_version_later(tmp_path: Path
     assert {(name, value) for name, value, *_ in ours(paths)} == std
 
 
-def _unique(dists):  # noqa: ANN001, ANN202 - importlib.metadata._unique, by normalized name
+def _unique(dists):  # importlib.metadata._unique, by normalized name
     seen = set()
     for dist in dists:
         key = _canonical(dist.metadata["Name"])

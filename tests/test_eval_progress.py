@@ -144,7 +144,7 @@ class Groups(Task):
 class Constant(Model):
     model_id = "constant"
 
-    def generate(self, conversations, params: GenerationParams) -> list[Completion]:  # noqa: ANN001
+    def generate(self, conversations, params: GenerationParams) -> list[Completion]:
         return [Completion(text="x", model=self.model_id) for _ in conversations]
 
 

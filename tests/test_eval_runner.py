@@ -118,7 +118,7 @@ def test_run_in_process(tmp_path: Path) -> None:
 
 def test_threads_keep_finished_samples_when_a_call_fails(tmp_path: Path) -> None:
     class Failing(ArithModel):
-        def complete(self, prompts, params):  # noqa: ANN001, ANN201
+        def complete(self, prompts, params):
             if "What is 16 + 2?" in prompts:  # question 5
                 raise RuntimeError("server error")
             return super().complete(prompts, params)

@@ -100,8 +100,8 @@ def test_complete_and_chat_are_separate_kinds() -> None:
 
 def test_key_depends_on_model_attention_params_and_input() -> None:
     base = dict(model="m", attention=None, params=GREEDY, kind="chat", payload=conv("x"))
-    key = cache_key(**base)  # type: ignore[arg-type]
-    assert len(key) == 64 and key == cache_key(**base)  # type: ignore[arg-type]
+    key = cache_key(**base)
+    assert len(key) == 64 and key == cache_key(**base)
     variants = [
         {"model": "other"},
         {"attention": "diff"},
@@ -112,7 +112,7 @@ def test_key_depends_on_model_attention_params_and_input() -> None:
         {"scope": "http://127.0.0.1:1/v1"},
     ]
     for change in variants:
-        assert cache_key(**{**base, **change}) != key, change  # type: ignore[arg-type]
+        assert cache_key(**{**base, **change}) != key, change
 
 
 def test_seed_is_in_the_key_only_for_sampled_calls() -> None:
@@ -212,7 +212,7 @@ def test_concurrent_writers_from_two_processes(home: Path) -> None:
     assert cache.stats().entries == 600
     key = cache_key(model="m", attention=None, params=GenerationParams(), kind="complete",
                     payload="p2-299")
-    assert cache.get(key).text == "p2-299"  # type: ignore[union-attr]
+    assert cache.get(key).text == "p2-299"
 
 
 def test_cache_cli_stats_and_clear(home: Path) -> None:

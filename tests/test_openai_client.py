@@ -80,10 +80,10 @@ class FakeOpenAI:
                     with fake.lock:
                         fake.active -= 1
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:  # http.server's naming
                 self._handle("POST")
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:  # http.server's naming
                 self._handle("GET")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -342,7 +342,7 @@ def test_registered_as_openai_prefix_model() -> None:
     manager = PluginManager()
     manager.load_defaults()
     record = manager.records("models")["openai"]
-    assert record.prefix and not record.local  # type: ignore[attr-defined]
+    assert record.prefix and not record.local
     model = load_model(manager, "openai:gpt-x", base_url="http://127.0.0.1:1/v1", max_tries=2)
     assert isinstance(model, OpenAIModel)
     assert (model.name, model.model_id, model.base_url) == (

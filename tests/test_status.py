@@ -52,7 +52,7 @@ def test_only_the_final_line_under_another_display() -> None:
 
     terminal = Terminal()
     proxy = FileProxy(Console(file=terminal), terminal)  # what rich's Live puts on stderr
-    with loading("smollm2", stream=proxy):  # type: ignore[arg-type]
+    with loading("smollm2", stream=proxy):
         assert terminal.getvalue() == ""
     proxy.flush()
     assert re.fullmatch(r"loading smollm2 … done in \d+\.\d s\n", terminal.getvalue())

@@ -226,7 +226,7 @@ def _inline_plugin() -> types.ModuleType:
     module = types.ModuleType("pc_inline_plugin", "An inline plugin.")
 
     @hookimpl
-    def register_demos(register) -> None:  # noqa: ANN001
+    def register_demos(register) -> None:
         register(DemoRecord(name="inline-demo", summary="s", run="json:dumps", shows="x"))
 
     module.register_demos = register_demos

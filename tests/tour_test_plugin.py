@@ -12,7 +12,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @hookimpl
-def register_demos(register) -> None:  # noqa: ANN001
+def register_demos(register) -> None:
     register(DemoRecord(name="t-context", summary="c", run="tour_test_plugin:context_demo",
                         shows="its context"))
     register(DemoRecord(name="t-figures", summary="f", run="tour_test_plugin:figures_demo",

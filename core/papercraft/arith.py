@@ -27,13 +27,13 @@ def resolve_multiplier(
     for candidate in candidates:
         record = records.get(candidate)
         if record is not None:
-            if bits is not None and record.mantissa_bits not in (None, bits):  # type: ignore[attr-defined]
+            if bits is not None and record.mantissa_bits not in (None, bits):
                 raise PapercraftError(
-                    f"multiplier {candidate!r} has {record.mantissa_bits} mantissa bits, "  # type: ignore[attr-defined]
+                    f"multiplier {candidate!r} has {record.mantissa_bits} mantissa bits, "
                     f"not {bits}",
                     exit_code=2,
                 )
-            return record  # type: ignore[return-value]
+            return record
     raise UnknownNameError("multiplier", candidates[0], records)
 
 

@@ -40,7 +40,7 @@ def real_gpu() -> bool:
         from numba import cuda
 
         return bool(cuda.is_available())
-    except Exception:  # noqa: BLE001 - numba missing or broken: no GPU for us
+    except Exception:  # numba missing or broken: no GPU for us
         return False
 
 
@@ -116,7 +116,7 @@ def main(run_checks: Callable[[bool], dict[str, Any]], label: str,
     summary: dict[str, Any] = {"ok": False}
     try:
         summary = {"ok": True, **run_checks(args.large)}
-    except Exception as exc:  # noqa: BLE001 - reported, and the exit status says so
+    except Exception as exc:  # reported, and the exit status says so
         traceback.print_exc()
         summary = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         print(f"FAILED: {summary['error']}", file=sys.stderr)

@@ -340,7 +340,7 @@ class PluginManager:
             try:
                 with self._ctrl_c:
                     module = load_entry_point(ep.value)
-            except BaseException as exc:  # noqa: BLE001 - any import failure isolates the plugin
+            except BaseException as exc:  # any import failure isolates the plugin
                 if self._ctrl_c.is_real(exc):
                     raise
                 self._fail(info, "error", f"import failed: {_describe(exc)}", exc)
@@ -480,7 +480,7 @@ class PluginManager:
         started = time.perf_counter()
         try:
             value = action()
-        except BaseException as exc:  # noqa: BLE001 - plugin code is isolated, Ctrl-C aside
+        except BaseException as exc:  # plugin code is isolated, Ctrl-C aside
             if self._ctrl_c.is_real(exc):
                 raise
             if ledger is not None:

@@ -48,7 +48,7 @@ class DemoOutcome:
 
 def select_demos(manager: PluginManager, only: Iterable[str] = ()) -> list[DemoRecord]:
     """Demos in registration order, restricted to names or plugin names in ``only``."""
-    demos: list[DemoRecord] = list(manager.records("demos").values())  # type: ignore[arg-type]
+    demos: list[DemoRecord] = list(manager.records("demos").values())
     wanted = list(only)
     if not wanted:
         return demos

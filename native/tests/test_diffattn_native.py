@@ -29,17 +29,17 @@ ISAS = _supported() if pn.available() else []
 
 
 @pytest.fixture(params=ISAS)
-def isa(request):  # noqa: ANN001, ANN201
+def isa(request):
     pn.set_isa(request.param)
     yield request.param
     pn.set_isa("auto")
 
 
-def reference(q1, k1, q2, k2, v, lam: float, causal: bool) -> np.ndarray:  # noqa: ANN001
+def reference(q1, k1, q2, k2, v, lam: float, causal: bool) -> np.ndarray:
     """float64: (softmax(q1 k1^T / sqrt(d)) - lam softmax(q2 k2^T / sqrt(d))) v."""
     n, d = q1.shape[-2:]
 
-    def probs(q, k):  # noqa: ANN001, ANN202
+    def probs(q, k):
         s = q.astype(np.float64) @ np.swapaxes(k, -1, -2).astype(np.float64) / math.sqrt(d)
         if causal:
             s = np.where(np.triu(np.ones((n, n), bool), 1), -np.inf, s)

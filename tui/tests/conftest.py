@@ -45,28 +45,28 @@ def fake_plugin() -> types.ModuleType:
     """A healthy plugin: a model, a multiplier, a benchmark, a demo and two commands."""
 
     @hookimpl
-    def register_models(register):  # noqa: ANN001, ANN202
+    def register_models(register):
         register(ModelRecord(name="fake-model", summary="A model that answers 42.",
                              factory="json:loads"))
 
     @hookimpl
-    def register_arithmetic(register):  # noqa: ANN001, ANN202
+    def register_arithmetic(register):
         register(MultiplierRecord(name="fake-mul", summary="Multiplies exactly, slowly.",
                                   mul="operator:mul", mantissa_bits=23, family="fake"))
 
     @hookimpl
-    def register_benchmarks(register):  # noqa: ANN001, ANN202
+    def register_benchmarks(register):
         register(BenchmarkRecord(name="fake-bench", summary="Ten additions.",
                                  factory="json:loads", tags=("math", "toy")))
 
     @hookimpl
-    def register_demos(register):  # noqa: ANN001, ANN202
+    def register_demos(register):
         register(DemoRecord(name="fake-demo", summary="Sleeps, printing a line now and then.",
                             run="json:loads", shows="nothing, slowly",
                             full_command="papercraft fake run --all"))
 
     @hookimpl
-    def register_commands(cli):  # noqa: ANN001, ANN202, F811 - the hook's argument name
+    def register_commands(cli):  # noqa: F811 - the hook's argument name
         from papercraft.cli.groups import group
 
         @cli.command("fake-hello")
@@ -93,7 +93,7 @@ def broken_plugin() -> types.ModuleType:
     """A plugin whose register_models raises."""
 
     @hookimpl
-    def register_models(register):  # noqa: ANN001, ANN202
+    def register_models(register):
         raise RuntimeError("boom in register_models")
 
     return _module("papercraft_broken", "Broken on purpose.", register_models=register_models)
@@ -103,7 +103,7 @@ def incompatible_plugin() -> types.ModuleType:
     """A plugin built for another major API version."""
 
     @hookimpl
-    def register_models(register):  # noqa: ANN001, ANN202
+    def register_models(register):
         raise AssertionError("never called")
 
     return _module("papercraft_future", "From the future.", PAPERCRAFT_API_VERSION="9.0",

@@ -26,7 +26,7 @@ def plugin_names(table: DataTable) -> list[str]:
     return [row[1].removesuffix(" core") for row in rows(table)]
 
 
-async def settle(pilot) -> None:  # noqa: ANN001
+async def settle(pilot) -> None:
     """Let highlight messages start their workers, the workers finish, and the screen update."""
     for _ in range(3):
         await pilot.pause()
@@ -273,7 +273,7 @@ async def test_runs_browser_without_runs(make_app, home: Path) -> None:
 
 
 # ------------------------------------------------------------------ focus and keys
-def footer_keys(app) -> dict[str, str]:  # noqa: ANN001
+def footer_keys(app) -> dict[str, str]:
     """The footer's keys: key shown -> what it does."""
     from textual.widgets._footer import FooterKey
 

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.anyio
 SIZE = (120, 36)
 
 
-async def wait_until(pilot, condition, timeout: float = 20.0) -> None:  # noqa: ANN001
+async def wait_until(pilot, condition, timeout: float = 20.0) -> None:
     """Pause until ``condition()`` holds (the UI keeps running meanwhile)."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -28,12 +28,12 @@ async def wait_until(pilot, condition, timeout: float = 20.0) -> None:  # noqa: 
         await pilot.pause(0.05)
 
 
-def log_lines(app) -> list[str]:  # noqa: ANN001
+def log_lines(app) -> list[str]:
     lines = list(app.query_one("#run-log", Log).lines)
     return lines[:-1] if lines and lines[-1] == "" else lines
 
 
-def status(app) -> str:  # noqa: ANN001
+def status(app) -> str:
     return str(app.query_one("#run-status", Static).render())
 
 

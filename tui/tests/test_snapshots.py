@@ -15,7 +15,7 @@ import pytest
 SIZE = (120, 36)
 
 
-async def settle(pilot) -> None:  # noqa: ANN001
+async def settle(pilot) -> None:
     """Wait for the views' workers (run folders load in threads) and the repaint."""
     for _ in range(3):
         await pilot.pause()
@@ -24,7 +24,7 @@ async def settle(pilot) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-def app(make_app, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def app(make_app, monkeypatch: pytest.MonkeyPatch):
     """The app to photograph, independent of the terminal settings of the machine."""
     monkeypatch.delenv("NO_COLOR", raising=False)
     app = make_app()
@@ -43,7 +43,7 @@ def snapshot_home(home: Path, helpers) -> Path:
 def test_plugins_screen(snap_compare, app) -> None:
     """The start screen: every plugin with status (error in red) and the fake one's details."""
 
-    async def select_fake(pilot) -> None:  # noqa: ANN001
+    async def select_fake(pilot) -> None:
         table = pilot.app.query_one("#plugins-table")
         table.move_cursor(row=table.get_row_index("papercraft-fake"))
         await settle(pilot)
@@ -60,7 +60,7 @@ def test_plugins_screen_filtered(snap_compare, app) -> None:
 def test_areas_view_demos(snap_compare, app) -> None:
     """The demos area: records of every plugin, the detail of the first, the run button."""
 
-    async def demos(pilot) -> None:  # noqa: ANN001
+    async def demos(pilot) -> None:
         await pilot.app.show_area("demos")
         await settle(pilot)
 
@@ -70,7 +70,7 @@ def test_areas_view_demos(snap_compare, app) -> None:
 def test_runs_browser_eval_run(snap_compare, snapshot_home: Path, app) -> None:
     """A finished eval run: metrics, per-sample table and the plots."""
 
-    async def runs(pilot) -> None:  # noqa: ANN001
+    async def runs(pilot) -> None:
         await pilot.app.action_show("runs")
         await settle(pilot)
 
@@ -80,7 +80,7 @@ def test_runs_browser_eval_run(snap_compare, snapshot_home: Path, app) -> None:
 def test_runs_browser_tour(snap_compare, snapshot_home: Path, app) -> None:
     """A tour's report table, the failed demo in red."""
 
-    async def tour(pilot) -> None:  # noqa: ANN001
+    async def tour(pilot) -> None:
         await pilot.app.action_show("runs")
         await settle(pilot)
         await pilot.press("down")
@@ -106,7 +106,7 @@ def test_plugins_screen_80x24(snap_compare, app) -> None:
 def test_hooks_view_80x24(snap_compare, app) -> None:
     """The hooks table and the highlighted hook's signature, docs and record type."""
 
-    async def hooks(pilot) -> None:  # noqa: ANN001
+    async def hooks(pilot) -> None:
         await pilot.press("2", "down")
         await settle(pilot)
 
@@ -122,7 +122,7 @@ def test_runs_browser_compare(snap_compare, home: Path, tmp_path: Path, helpers,
     app = make_app(runs_path=Path("diffattn-compare"))
     app.theme = "textual-dark"
 
-    async def runs(pilot) -> None:  # noqa: ANN001
+    async def runs(pilot) -> None:
         await pilot.app.action_show("runs")
         await settle(pilot)
 

@@ -7,7 +7,7 @@ from papercraft.registry import DemoRecord
 
 
 @hookimpl
-def register_demos(register) -> None:  # noqa: ANN001
+def register_demos(register) -> None:
     register(
         DemoRecord(
             name="startup",
@@ -19,7 +19,7 @@ def register_demos(register) -> None:  # noqa: ANN001
     )
 
 
-def run_startup_demo(ctx):  # noqa: ANN001, ANN201
+def run_startup_demo(ctx):
     """Time both commands a few times and report the ratio."""
     from papercraft.demos import DemoResult
     from papercraft.startup import measure_startup

@@ -86,7 +86,7 @@ def error_command(
     )
 
 
-def plot_errors(rows, path: Path, subtitle: str):  # noqa: ANN001, ANN201
+def plot_errors(rows, path: Path, subtitle: str):
     """Bar chart of mean relative error per multiplier (log scale); returns the figure."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -123,7 +123,7 @@ def _family_label(family: str) -> str:
     return {"float": "float formats (reference)", "": "other"}.get(family, family)
 
 
-def _plot_errors(rows, path: Path, subtitle: str) -> None:  # noqa: ANN001
+def _plot_errors(rows, path: Path, subtitle: str) -> None:
     try:
         plot_errors(rows, path, subtitle)
     except ImportError as exc:

@@ -113,15 +113,15 @@ def run_command(
         find_kernel(manager, attention)
     if resume and out is None:
         raise PapercraftError("--resume needs --out RUN_FOLDER (the run to continue)", 2)
-    task = build_task(record, params)  # type: ignore[arg-type]
+    task = build_task(record, params)
     settings = RunSettings(
         benchmark=benchmark, model=model_id, attention=attention, limit=limit, seed=seed,
         params=params, concurrency=concurrency, cache=not no_cache,
     )
     path = out if out is not None else default_run_dir(benchmark, model_id)
-    threads = not model_record.local  # type: ignore[attr-defined]
+    threads = not model_record.local
     evaluation = Evaluation.prepare(
-        task, settings, path, resume=resume, record=record,  # type: ignore[arg-type]
+        task, settings, path, resume=resume, record=record,
         manager=manager, executor="threads" if threads else "batch",
     )
     if evaluation.resumed:

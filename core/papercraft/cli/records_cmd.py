@@ -36,7 +36,7 @@ def list_records(manager: PluginManager, area: str, as_json: bool) -> None:
     print_table(rows, columns)
 
 
-def make_list_command(area: str):  # noqa: ANN201 - typer command factory
+def make_list_command(area: str):  # typer command factory
     """A ``list`` command bound to ``area``."""
 
     def list_command(

@@ -17,7 +17,7 @@ def rebuild_task(manager: Any, config: dict[str, Any]) -> Task | None:
     """The run's task from config.json (benchmark + params); None, with a note, when gone."""
     try:
         record = manager.record("benchmarks", str(config.get("benchmark")))
-        return build_task(record, dict(config.get("params") or {}))  # type: ignore[arg-type]
+        return build_task(record, dict(config.get("params") or {}))
     except (UnknownNameError, PapercraftError, ImportError, AttributeError) as exc:
         print(f"papercraft: task metrics skipped: {exc}", file=sys.stderr)
         return None

@@ -238,7 +238,7 @@ def _check_same_samples(done: Sequence[dict[str, Any]], samples: Sequence[Sample
 def _messages(prompt: str | Sequence[Message]) -> list[Message]:
     if isinstance(prompt, str):
         return [{"role": "user", "content": prompt}]
-    return [dict(m) for m in prompt]  # type: ignore[misc]
+    return [dict(m) for m in prompt]
 
 
 def _call(model: Model, task: Task, samples: Sequence[Sample],
@@ -413,7 +413,7 @@ class Evaluation:
         self.folder.write_results(results)
         return results
 
-    def _batches(self, model: Model, params: GenerationParams, threads: bool):  # noqa: ANN202
+    def _batches(self, model: Model, params: GenerationParams, threads: bool):
         size = self.settings.concurrency
         if not threads:
             for start in range(0, len(self.pending), size):

@@ -30,8 +30,8 @@ class CachedModel(Model):
         self.attention = attention if attention is not None else model.attention
         self.scope: str | None = getattr(model, "cache_scope", None)
 
-    @property  # type: ignore[override]
-    def context_length(self) -> int | None:  # type: ignore[override]
+    @property
+    def context_length(self) -> int | None:
         """The wrapped model's (read when asked: it may load a lazy model)."""
         return self.model.context_length
 
@@ -55,7 +55,7 @@ class CachedModel(Model):
     ) -> list[Completion]:
         if not cacheable(params):
             return forward(list(inputs))
-        keys = [self.key(kind, item, params) for item in inputs]  # type: ignore[arg-type]
+        keys = [self.key(kind, item, params) for item in inputs]
         found = self.cache.get_many(keys)
         missing: dict[str, T] = {}
         for key, item in zip(keys, inputs, strict=True):

@@ -54,8 +54,8 @@ class LazyModel(Model):
                     self.load_seconds = time.perf_counter() - started
         return self._loaded
 
-    @property  # type: ignore[override]
-    def context_length(self) -> int | None:  # type: ignore[override]
+    @property
+    def context_length(self) -> int | None:
         """The loaded model's context length (loads it)."""
         return self.model.context_length
 
@@ -79,7 +79,7 @@ class LazyModel(Model):
 
     def perplexity(self, text: str, **options: Any) -> PerplexityResult:
         """Load if needed, then score ``text``."""
-        return self.model.perplexity(text, **options)  # type: ignore[call-arg]
+        return self.model.perplexity(text, **options)
 
     def close(self) -> None:
         """Close the loaded model; nothing to do when it was never loaded."""

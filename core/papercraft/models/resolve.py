@@ -18,29 +18,29 @@ def find_model_record(manager: PluginManager, model_id: str) -> ModelRecord:
     if record is None and ":" in model_id:
         prefix = model_id.split(":", 1)[0]
         candidate = records.get(prefix)
-        if candidate is not None and candidate.prefix:  # type: ignore[attr-defined]
+        if candidate is not None and candidate.prefix:
             record = candidate
     if record is None:
-        known = [f"{n}:..." if r.prefix else n for n, r in records.items()]  # type: ignore[attr-defined]
+        known = [f"{n}:..." if r.prefix else n for n, r in records.items()]
         raise UnknownNameError("model", model_id, known)
-    return record  # type: ignore[return-value]
+    return record
 
 
 def find_kernel(manager: PluginManager, name: str) -> AttentionRecord:
     """The attention *kernel* called ``name`` (layers cannot replace a model's attention)."""
     records = manager.records("attention")
-    kernels = {n: r for n, r in records.items() if r.kind == "kernel"}  # type: ignore[attr-defined]
+    kernels = {n: r for n, r in records.items() if r.kind == "kernel"}
     if name not in kernels:
         raise UnknownNameError("attention kernel", name, kernels)
     record = kernels[name]
-    if record.signature != "sdpa":  # type: ignore[attr-defined]
-        drop_in = sorted(n for n, r in kernels.items() if r.signature == "sdpa")  # type: ignore[attr-defined]
+    if record.signature != "sdpa":
+        drop_in = sorted(n for n, r in kernels.items() if r.signature == "sdpa")
         raise PapercraftError(
-            f"attention kernel {name!r} has signature {record.signature!r} and cannot replace "  # type: ignore[attr-defined]
+            f"attention kernel {name!r} has signature {record.signature!r} and cannot replace "
             f"a model's attention; drop-in kernels: {', '.join(drop_in)}",
             exit_code=2,
         )
-    return record  # type: ignore[return-value]
+    return record
 
 
 def load_model(

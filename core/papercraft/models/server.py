@@ -310,7 +310,7 @@ class Endpoints:
             return await self.stream_chat(ident, created, messages, params)
         try:
             completion = (await self.run(self.model.generate, [messages], params))[0]
-        except Exception as exc:  # noqa: BLE001 - any model failure is a 500, never a crash
+        except Exception as exc:  # any model failure is a 500, never a crash
             return self.model_error(exc)
         return {
             "id": ident, "object": "chat.completion", "created": created,
@@ -345,7 +345,7 @@ class Endpoints:
                     if stop.is_set() or not emit("piece", piece):
                         break
                 emit("end", None)
-            except Exception as exc:  # noqa: BLE001 - reported to the client
+            except Exception as exc:  # reported to the client
                 emit("error", exc)
             finally:
                 close = getattr(pieces, "close", None)
@@ -397,7 +397,7 @@ class Endpoints:
             return fail(400, "prompt: must not be empty", param="prompt")
         try:
             results = await self.run(self.model.complete, prompts, params)
-        except Exception as exc:  # noqa: BLE001 - any model failure is a 500, never a crash
+        except Exception as exc:  # any model failure is a 500, never a crash
             return self.model_error(exc)
         ident = f"cmpl-{uuid.uuid4().hex}"
         created = int(time.time())

@@ -28,18 +28,18 @@ except ImportError:  # a GPU machine with only numpy and numba: the helper file 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
-def _import_backend():  # noqa: ANN202
+def _import_backend():
     return cuda_checks.import_backend("papercraft_diffattn.kernel_cuda", SRC)
 
 
-def reference64(q1, k1, q2, k2, v, lam: float, causal: bool):  # noqa: ANN001, ANN201
+def reference64(q1, k1, q2, k2, v, lam: float, causal: bool):
     """float64 numpy: (softmax(q1 k1^T/sqrt(d)) - lam softmax(q2 k2^T/sqrt(d))) v."""
     import numpy as np
 
     q1, k1, q2, k2, v = (np.asarray(a, np.float64) for a in (q1, k1, q2, k2, v))
     n, d = q1.shape[-2:]
 
-    def softmax(q, k):  # noqa: ANN001, ANN202
+    def softmax(q, k):
         s = q @ np.swapaxes(k, -1, -2) / math.sqrt(d)
         if causal:
             s = np.where(np.triu(np.ones((n, n), bool), 1), -np.inf, s)
@@ -49,7 +49,7 @@ def reference64(q1, k1, q2, k2, v, lam: float, causal: bool):  # noqa: ANN001, A
     return (softmax(q1, k1) - lam * softmax(q2, k2)) @ v
 
 
-def _inputs(rng, b: int, h: int, n: int, d: int):  # noqa: ANN001, ANN202
+def _inputs(rng, b: int, h: int, n: int, d: int):
     import numpy as np
 
     qk = [rng.standard_normal((b, h, n, d)).astype(np.float32) for _ in range(4)]

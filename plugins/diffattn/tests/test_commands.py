@@ -13,12 +13,12 @@ from typer.testing import CliRunner
 if importlib.util.find_spec("papercraft_diffattn") is None:  # not installed: use the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-import torch  # noqa: E402
+import torch
 
-from papercraft.cli.main import build_app  # noqa: E402
-from papercraft.demos import DemoContext  # noqa: E402
-from papercraft.plugins import PluginManager  # noqa: E402
-from papercraft_diffattn import plugin  # noqa: E402
+from papercraft.cli.main import build_app
+from papercraft.demos import DemoContext
+from papercraft.plugins import PluginManager
+from papercraft_diffattn import plugin
 
 CORPUS = ["--corpus-bytes", "200000"]
 TINY = ["--d-model", "32", "--layers", "1", "--heads", "4", "--seq-len", "32", "--batch", "4",

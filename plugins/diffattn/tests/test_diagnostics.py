@@ -13,9 +13,9 @@ import pytest
 if importlib.util.find_spec("papercraft_diffattn") is None:  # not installed: use the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-import torch  # noqa: E402
+import torch
 
-from papercraft_diffattn.diagnostics import (  # noqa: E402
+from papercraft_diffattn.diagnostics import (
     activation_stats,
     expand_run_dirs,
     model_outliers,
@@ -23,17 +23,17 @@ from papercraft_diffattn.diagnostics import (  # noqa: E402
     run_needle,
     run_outliers,
 )
-from papercraft_diffattn.lm import LMConfig, build_model  # noqa: E402
-from papercraft_diffattn.needle import (  # noqa: E402
+from papercraft_diffattn.lm import LMConfig, build_model
+from papercraft_diffattn.needle import (
     KEY_WORDS,
     NeedleTask,
     attention_mass,
     needle_text,
     retrieval_accuracy,
 )
-from papercraft_diffattn.tasks import IGNORE  # noqa: E402
-from papercraft_diffattn.tokenizer import decode, encode  # noqa: E402
-from papercraft_diffattn.train import RunError, TrainConfig, train_run  # noqa: E402
+from papercraft_diffattn.tasks import IGNORE
+from papercraft_diffattn.tokenizer import decode, encode
+from papercraft_diffattn.train import RunError, TrainConfig, train_run
 
 CORPUS_BYTES = 200_000
 SEQ = 192

@@ -122,7 +122,7 @@ def test_empty_inputs(backend: str) -> None:
 
 
 def _bad_calls() -> list:
-    def base(**over):  # noqa: ANN003, ANN202
+    def base(**over):
         kw = _inputs(1, 2, 6, 4)
         kw.update(over)
         return kw
@@ -157,7 +157,7 @@ def _bad_calls() -> list:
                          ids=[c[0] for c in _bad_calls()])
 def test_bad_arguments_raise_before_any_native_call(what: str, kw: dict, backend: str,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    def fail(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def fail(*args, **kwargs):
         raise AssertionError("a native kernel was called")
 
     from papercraft_diffattn import kernel_c, kernel_numba

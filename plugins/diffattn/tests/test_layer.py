@@ -51,7 +51,7 @@ class _OfficialRMSNorm(nn.Module):
 class OfficialStyleDiffAttn(nn.Module):
     """Same module tree, parameter shapes and forward steps as the official naive layer."""
 
-    def __init__(self, embed_dim: int, depth: int, num_heads: int, num_kv_heads=None) -> None:  # noqa: ANN001
+    def __init__(self, embed_dim: int, depth: int, num_heads: int, num_kv_heads=None) -> None:
         super().__init__()
         self.num_heads = num_heads
         self.num_kv_heads = num_kv_heads or num_heads
@@ -67,7 +67,7 @@ class OfficialStyleDiffAttn(nn.Module):
             setattr(self, name, nn.Parameter(torch.randn(self.head_dim) * 0.1))
         self.subln = _OfficialRMSNorm(2 * self.head_dim, eps=1e-5)
 
-    def forward(self, x: torch.Tensor, rel_pos, attn_mask=None) -> torch.Tensor:  # noqa: ANN001
+    def forward(self, x: torch.Tensor, rel_pos, attn_mask=None) -> torch.Tensor:
         bsz, tgt, _ = x.shape
         q = self.q_proj(x).view(bsz, tgt, 2 * self.num_heads, self.head_dim)
         k = self.k_proj(x).view(bsz, tgt, 2 * self.num_kv_heads, self.head_dim)
@@ -96,7 +96,7 @@ class OfficialStyleDiffAttn(nn.Module):
 class OfficialStyleMHA(nn.Module):
     """The official baseline's structure."""
 
-    def __init__(self, embed_dim: int, depth: int, num_heads: int, num_kv_heads=None) -> None:  # noqa: ANN001
+    def __init__(self, embed_dim: int, depth: int, num_heads: int, num_kv_heads=None) -> None:
         super().__init__()
         self.num_heads = num_heads
         self.num_kv_heads = num_kv_heads or num_heads
@@ -107,7 +107,7 @@ class OfficialStyleMHA(nn.Module):
         self.v_proj = nn.Linear(embed_dim, embed_dim // self.n_rep, bias=False)
         self.out_proj = nn.Linear(embed_dim, embed_dim, bias=False)
 
-    def forward(self, x: torch.Tensor, rel_pos, attn_mask=None) -> torch.Tensor:  # noqa: ANN001
+    def forward(self, x: torch.Tensor, rel_pos, attn_mask=None) -> torch.Tensor:
         bsz, tgt, e = x.shape
         q = self.q_proj(x).view(bsz, tgt, self.num_heads, self.head_dim)
         k = self.k_proj(x).view(bsz, tgt, self.num_kv_heads, self.head_dim)
@@ -270,7 +270,7 @@ def test_bfloat16_forward() -> None:
     lambda: MultiheadAttention(30, 0, 4),
     lambda: MultiheadAttention(32, 0, 4, 8),
 ])
-def test_bad_configuration(make) -> None:  # noqa: ANN001
+def test_bad_configuration(make) -> None:
     with pytest.raises(ValueError):
         make()
 
@@ -285,7 +285,7 @@ def test_bad_configuration(make) -> None:  # noqa: ANN001
     lambda m: m(torch.randn(1, 5, 32), rel_pos=rotary_cos_sin(5, 16)),  # rot dim > head dim
     lambda m: m(torch.randn(1, 5, 32), rel_pos=rotary_cos_sin(3, 8)),  # too few positions
 ])
-def test_bad_forward_arguments(call) -> None:  # noqa: ANN001
+def test_bad_forward_arguments(call) -> None:
     with pytest.raises(ValueError):
         call(MultiheadDiffAttn(32, 0, 2))
 

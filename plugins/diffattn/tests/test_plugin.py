@@ -96,7 +96,7 @@ def test_registration_imports_nothing_heavy() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_lazy_command_group_through_the_real_entry_point(tmp_path) -> None:  # noqa: ANN001
+def test_lazy_command_group_through_the_real_entry_point(tmp_path) -> None:
     import os
     import subprocess
     import sys

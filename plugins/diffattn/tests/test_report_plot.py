@@ -9,7 +9,7 @@ from pathlib import Path
 if importlib.util.find_spec("papercraft_diffattn") is None:  # not installed: use the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from papercraft_diffattn.report import (  # noqa: E402
+from papercraft_diffattn.report import (
     markdown_table,
     mean_std,
     plot_attention_mass,
@@ -21,7 +21,7 @@ from papercraft_diffattn.report import (  # noqa: E402
 SETTINGS = ["N=1,R=1", "N=2,R=2", "N=6,R=2"]
 
 
-def _labels(axes) -> list[str]:  # noqa: ANN001
+def _labels(axes) -> list[str]:
     return [t.get_text() for t in axes.get_legend().get_texts()]
 
 

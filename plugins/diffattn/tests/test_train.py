@@ -15,13 +15,13 @@ import pytest
 if importlib.util.find_spec("papercraft_diffattn") is None:  # not installed: use the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-import torch  # noqa: E402
+import torch
 
-from papercraft.errors import PapercraftError  # noqa: E402
-from papercraft_diffattn import data, tokenizer  # noqa: E402
-from papercraft_diffattn.compare import check_seeds, run_compare  # noqa: E402
-from papercraft_diffattn.lm import LMConfig, build_model, parameter_counts  # noqa: E402
-from papercraft_diffattn.train import (  # noqa: E402
+from papercraft.errors import PapercraftError
+from papercraft_diffattn import data, tokenizer
+from papercraft_diffattn.compare import check_seeds, run_compare
+from papercraft_diffattn.lm import LMConfig, build_model, parameter_counts
+from papercraft_diffattn.train import (
     RunError,
     TrainConfig,
     TrainingInterrupted,

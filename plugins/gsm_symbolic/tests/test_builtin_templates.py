@@ -35,7 +35,7 @@ def test_the_builtin_set_reads_cleanly() -> None:
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: t.key)
-def test_instances_meet_conditions_and_answers_agree(template) -> None:  # noqa: ANN001
+def test_instances_meet_conditions_and_answers_agree(template) -> None:
     for i in range(INSTANCES):
         env = sample_values(template, random.Random(instance_seed(0, template, i)))
         for condition in template.conditions:
@@ -49,7 +49,7 @@ def test_instances_meet_conditions_and_answers_agree(template) -> None:  # noqa:
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: t.key)
-def test_original_values_reproduce_question_and_answer(template) -> None:  # noqa: ANN001
+def test_original_values_reproduce_question_and_answer(template) -> None:
     env = original_values(template)
     original = original_instance(template)
     assert render_question(template, env) == template.question == original.question

@@ -16,7 +16,7 @@ from papercraft_gsm_symbolic import plugin
 Write = Callable[..., Path]
 
 
-def invoke(*args: str):  # noqa: ANN201
+def invoke(*args: str):
     app = build_app(make_manager(plugin))
     return CliRunner().invoke(app, ["gsm-symbolic", *args], prog_name="papercraft")
 

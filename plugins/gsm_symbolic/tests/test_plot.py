@@ -13,7 +13,7 @@ def _records(scores: dict[str, list[int]]) -> list[dict]:
             for name, values in scores.items() for i, s in enumerate(values)]
 
 
-def _legend(figure) -> list[str]:  # noqa: ANN001
+def _legend(figure) -> list[str]:
     return [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
 
 

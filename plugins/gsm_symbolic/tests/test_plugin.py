@@ -40,7 +40,7 @@ def test_registration_imports_nothing_heavy() -> None:
 
 
 @pytest.mark.model
-def test_demo_on_smollm2(tmp_path) -> None:  # noqa: ANN001
+def test_demo_on_smollm2(tmp_path) -> None:
     from papercraft.demos import DemoContext
     from papercraft_gsm_symbolic.demo import run
 

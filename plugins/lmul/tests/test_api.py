@@ -63,7 +63,7 @@ def test_lmatmul_matches_reference(backend: str) -> None:
         (np.ones(3, np.float32), np.ones(3, np.float32), {"backend": "gpu"}, "unknown backend"),
     ],
 )
-def test_bad_input_raises_value_error(a, b, kwargs, message) -> None:  # noqa: ANN001
+def test_bad_input_raises_value_error(a, b, kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):
         lmul(a, b, **kwargs)
 

@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 from papercraft_lmul.attention import lmul_attention  # noqa: E402
 
 
-def qkv(b=1, h=2, n=6, d=8, seed=0):  # noqa: ANN001, ANN201
+def qkv(b=1, h=2, n=6, d=8, seed=0):
     g = torch.Generator().manual_seed(seed)
     return [torch.randn(b, h, n, d, generator=g) for _ in range(3)]
 

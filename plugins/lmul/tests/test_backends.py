@@ -13,7 +13,7 @@ from papercraft_lmul import numba_backend, reference
 ALL_K = list(range(1, 24))
 
 
-def _native():  # noqa: ANN202
+def _native():
     native = pytest.importorskip("papercraft_native")
     if not native.available():
         pytest.skip("papercraft_native is installed but its compiled extension is not built")
@@ -35,7 +35,7 @@ def _torch_lmatmul(a: np.ndarray, b: np.ndarray, k: int) -> np.ndarray:
     return torch_backend.lmatmul(torch.from_numpy(a), torch.from_numpy(b), k).detach().numpy()
 
 
-def _elementwise(name: str):  # noqa: ANN202
+def _elementwise(name: str):
     if name == "numba":
         return numba_backend.lmul
     if name == "torch":
@@ -43,7 +43,7 @@ def _elementwise(name: str):  # noqa: ANN202
     return _native().lmul
 
 
-def _matmul(name: str):  # noqa: ANN202
+def _matmul(name: str):
     if name == "numba":
         return numba_backend.lmatmul
     if name == "torch":
@@ -74,7 +74,7 @@ def test_reference_anchor_values() -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_special_values_every_k(backend: str, lm) -> None:  # noqa: ANN001
+def test_special_values_every_k(backend: str, lm) -> None:
     lmul = _elementwise(backend)
     a_bits, b_bits = lm.special_pairs()
     for k in ALL_K:
@@ -83,7 +83,7 @@ def test_special_values_every_k(backend: str, lm) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_random_patterns(backend: str, lm) -> None:  # noqa: ANN001
+def test_random_patterns(backend: str, lm) -> None:
     lmul = _elementwise(backend)
     rng = np.random.default_rng(1234)
     for k in (1, 2, 3, 4, 5, 7, 10, 16, 22, 23):
@@ -151,7 +151,7 @@ def test_property_backends_agree_bit_for_bit(pairs: list[tuple[int, int]], k: in
 )
 @pytest.mark.parametrize("k", [1, 4, 23])
 def test_lmatmul_matches_reference(backend: str, shape: tuple[int, int, int], k: int,
-                                   lm) -> None:  # noqa: ANN001
+                                   lm) -> None:
     m, n, p = shape
     rng = np.random.default_rng(m * 10007 + n * 101 + p + k)
     a = rng.standard_normal((m, n)).astype(np.float32)
@@ -184,7 +184,7 @@ def _matrices_with_special_values() -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("k", [2, 23])
-def test_lmatmul_special_values(backend: str, k: int, lm) -> None:  # noqa: ANN001
+def test_lmatmul_special_values(backend: str, k: int, lm) -> None:
     a, b = _matrices_with_special_values()
     lm.assert_matmul_close(_matmul(backend)(a, b, k), a, b, k)
 

@@ -39,7 +39,7 @@ SPECIAL_BITS = [
 ]
 
 
-def _check_bits(got, want, a, b, k: int, what: str) -> None:  # noqa: ANN001
+def _check_bits(got, want, a, b, k: int, what: str) -> None:
     import numpy as np
 
     got = np.asarray(got).view(np.uint32).ravel()
@@ -52,7 +52,7 @@ def _check_bits(got, want, a, b, k: int, what: str) -> None:  # noqa: ANN001
         )
 
 
-def _check_matmul(got, a, b, k: int, reference, what: str) -> None:  # noqa: ANN001
+def _check_matmul(got, a, b, k: int, reference, what: str) -> None:
     import numpy as np
 
     with np.errstate(invalid="ignore", over="ignore"):

@@ -49,12 +49,12 @@ def test_lmul_gradient_for_one_input_only() -> None:
 
 
 @pytest.mark.parametrize("k", [2, 23])
-def test_lmatmul_2d_matches_reference(k: int, lm) -> None:  # noqa: ANN001
+def test_lmatmul_2d_matches_reference(k: int, lm) -> None:
     a, b = _rand(13, 29, seed=8), _rand(29, 6, seed=9)
     lm.assert_matmul_close(torch_backend.lmatmul(a, b, k).numpy(), a.numpy(), b.numpy(), k)
 
 
-def test_lmatmul_batched_broadcasts_batch_dimensions(lm) -> None:  # noqa: ANN001
+def test_lmatmul_batched_broadcasts_batch_dimensions(lm) -> None:
     a = _rand(2, 1, 4, 7, seed=10)
     b = _rand(3, 7, 5, seed=11)
     out = torch_backend.lmatmul(a, b, 5)
@@ -72,7 +72,7 @@ def test_lmatmul_chunking_does_not_change_the_result(monkeypatch: pytest.MonkeyP
     torch.testing.assert_close(chunked, whole, rtol=1e-6, atol=1e-6)
 
 
-def test_lmatmul_special_values_take_the_exact_path(lm) -> None:  # noqa: ANN001
+def test_lmatmul_special_values_take_the_exact_path(lm) -> None:
     a, b = _rand(5, 6, seed=14), _rand(6, 4, seed=15)
     a[1, 2] = float("inf")
     a[2, 0] = float("nan")
@@ -132,7 +132,7 @@ def test_errors() -> None:
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda_tensors_bit_exact(lm) -> None:  # noqa: ANN001
+def test_cuda_tensors_bit_exact(lm) -> None:
     a_bits, b_bits = lm.special_pairs()
     a = torch.from_numpy(lm.as_f32(a_bits)).cuda()
     b = torch.from_numpy(lm.as_f32(b_bits)).cuda()

@@ -93,7 +93,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(table, id="help-table")
             yield Static(Text("esc, ? or q closes this", style="dim"), id="help-hint")
 
-    def action_dismiss(self, result: Any = None) -> None:  # type: ignore[override]
+    def action_dismiss(self, result: Any = None) -> None:
         self.dismiss(None)
 
 
@@ -295,5 +295,5 @@ def first_screen_ready(app: PapercraftApp) -> bool:
     """True once the plugins table shows its rows (the start screen is up)."""
     try:
         return app.query_one("#plugins-table", DataTable).row_count > 0
-    except Exception:  # noqa: BLE001 - not mounted yet
+    except Exception:  # not mounted yet
         return False

@@ -138,7 +138,7 @@ class RunsView(Horizontal):
                 loaded = runs.load_compare(entry.path)
             else:
                 loaded = runs.load_tour(entry.path)
-        except Exception as exc:  # noqa: BLE001 - a damaged folder is shown, not fatal
+        except Exception as exc:  # a damaged folder is shown, not fatal
             self.app.call_from_thread(self._show_error, entry, f"{type(exc).__name__}: {exc}")
             return
         self.app.call_from_thread(self._show, entry, loaded)
@@ -202,7 +202,7 @@ class RunsView(Horizontal):
         line = _plot()
         plots = [line]
         positions = list(range(1, len(scores) + 1))
-        plt = line.plt  # type: ignore[attr-defined]
+        plt = line.plt
         plt.title(f"{metric}: per sample and running mean")
         if scores:
             plt.scatter(positions, scores, marker="dot", label="score")
@@ -213,8 +213,8 @@ class RunsView(Horizontal):
         if sets is not None:
             bars = _plot()
             name, values = sets
-            bars.plt.title(name)  # type: ignore[attr-defined]
-            bars.plt.bar(list(values), list(values.values()))  # type: ignore[attr-defined]
+            bars.plt.title(name)
+            bars.plt.bar(list(values), list(values.values()))
             plots.append(bars)
         await box.mount_all(plots)
         for plot in plots:
@@ -244,7 +244,7 @@ class RunsView(Horizontal):
         box = self.query_one("#train-plots", Vertical)
         await box.remove_children()
         plot = _plot()
-        plt = plot.plt  # type: ignore[attr-defined]
+        plt = plot.plt
         plt.title("loss per step (nats per token)")
         steps, train = view.series("train_loss")
         if steps:
@@ -274,7 +274,7 @@ class RunsView(Horizontal):
         await box.remove_children()
         if any(view.curves.values()):
             plot = _plot()
-            plt = plot.plt  # type: ignore[attr-defined]
+            plt = plot.plt
             plt.title("validation loss, mean over seeds")
             for arch in view.curves:
                 steps, values = view.mean_val_curve(arch)

@@ -107,7 +107,7 @@ def _options(group: type, flags: dict[str, Flag],
             values[name] = group(**{key: values.pop(key) for key in flags})
             func(**values)
 
-        command.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        command.__signature__ = signature.replace(parameters=params)
         command.__annotations__ = {p.name: p.annotation for p in params}
         return command
 
@@ -140,7 +140,7 @@ def _set_threads(threads: int) -> None:
 
 def _config(arch: str, task: str, task_options: dict[str, Any], steps: int, seed: int,
             shape: Shape, warmup: int, eval_every: int, eval_batches: int,
-            corpus_bytes: int):  # noqa: ANN202
+            corpus_bytes: int):
     from papercraft_diffattn.train import TrainConfig
 
     if arch not in ("transformer", "diff"):
@@ -290,7 +290,7 @@ def compare_command(
 
 
 def _needle_base(steps: int, first_seed: int, shape: Shape, counts: list[int], queries: int,
-                 corpus_bytes: int):  # noqa: ANN202
+                 corpus_bytes: int):
     config = _config("transformer", "needle", {"counts": counts, "queries": queries,
                                                "digits": 4},
                      steps, first_seed, shape, -1, -1, 4, corpus_bytes)

@@ -10,7 +10,7 @@ DEMO_CONFIG = {"steps": 300, "d_model": 48, "layers": 2, "heads": 4, "seq_len": 
 DEMO_SEEDS = [0, 1, 2]
 
 
-def run(ctx):  # noqa: ANN001, ANN201
+def run(ctx):
     """Train both archs on stdlib docstrings for 300 steps with 3 seeds; report val loss."""
     import torch
 

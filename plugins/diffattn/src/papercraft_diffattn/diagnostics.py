@@ -52,7 +52,7 @@ def needle_settings(counts: Sequence[int], queries: int) -> list[tuple[int, int]
     return [(n, min(n, queries)) for n in counts]
 
 
-def _load(run_dir: str):  # noqa: ANN202
+def _load(run_dir: str):
     from papercraft_diffattn.tasks import make_task
     from papercraft_diffattn.train import load_model
 

@@ -39,7 +39,7 @@ def available() -> bool:
         return True
     try:
         return bool(cuda.is_available())
-    except Exception:  # noqa: BLE001 - a broken driver means "not available"
+    except Exception:  # a broken driver means "not available"
         return False
 
 
@@ -53,7 +53,7 @@ def _require() -> None:
 
 # Module-level kernel: the simulator swaps this module's global ``cuda`` while it runs.
 @cuda.jit
-def _diffattn_kernel(q1, k1, q2, k2, v, out, lam, causal, scale):  # noqa: ANN001
+def _diffattn_kernel(q1, k1, q2, k2, v, out, lam, causal, scale):
     h = cuda.blockIdx.y
     i = cuda.blockIdx.x
     t = cuda.threadIdx.x
@@ -131,7 +131,7 @@ def _diffattn_kernel(q1, k1, q2, k2, v, out, lam, causal, scale):  # noqa: ANN00
         out[h, i, c] = acc1[c] * c1 - acc2[c] * c2
 
 
-def _launch(q1, k1, q2, k2, v, out, lam: float, causal: bool) -> None:  # noqa: ANN001
+def _launch(q1, k1, q2, k2, v, out, lam: float, causal: bool) -> None:
     bh, n, d = q1.shape
     if d > MAX_D:
         raise ValueError(f"backend 'cuda' supports a head dimension d up to {MAX_D}, got {d}")
@@ -159,7 +159,7 @@ def diffattn_numpy(q1: np.ndarray, k1: np.ndarray, q2: np.ndarray, k2: np.ndarra
     return out.copy_to_host().reshape(out_shape)
 
 
-def diff_attention_cuda(q1, k1, q2, k2, v, lam: float, causal: bool):  # noqa: ANN001, ANN201
+def diff_attention_cuda(q1, k1, q2, k2, v, lam: float, causal: bool):
     """torch tensors (checked by ``kernels.diff_attention``) in and out: CUDA tensors stay on
     the GPU (no copies); CPU tensors go through host copies."""
     import torch

@@ -19,7 +19,7 @@ _KERNELS = "papercraft_diffattn.kernels"
 
 
 @hookimpl
-def register_attention(register) -> None:  # noqa: ANN001
+def register_attention(register) -> None:
     # Layers and kernels share one name space: the layer is "multihead-diffattn" (its class
     # name), the fused kernel "diff", checked against "diff-torch" by `attention bench`.
     register(
@@ -60,7 +60,7 @@ def register_attention(register) -> None:  # noqa: ANN001
 
 
 @hookimpl
-def register_commands(cli) -> None:  # noqa: ANN001
+def register_commands(cli) -> None:
     from papercraft.cli.groups import lazy_group
 
     # the commands module is large: built only when `papercraft diffattn ...` is used
@@ -68,7 +68,7 @@ def register_commands(cli) -> None:  # noqa: ANN001
 
 
 @hookimpl
-def register_demos(register) -> None:  # noqa: ANN001
+def register_demos(register) -> None:
     register(
         DemoRecord(
             name="diffattn",

@@ -42,7 +42,7 @@ def markdown_table(rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> str
     return "\n".join(lines)
 
 
-def _pyplot():  # noqa: ANN202
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg", force=True)

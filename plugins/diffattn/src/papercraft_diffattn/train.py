@@ -91,7 +91,7 @@ class TrainConfig:
         resolved.lm_config()  # validates arch / sizes
         return resolved
 
-    def lm_config(self):  # noqa: ANN201 - LMConfig, imported lazily (torch)
+    def lm_config(self):  # LMConfig, imported lazily (torch)
         """The model shape."""
         from papercraft_diffattn.lm import LMConfig
 
@@ -160,11 +160,11 @@ def load_checkpoint(run_dir: Path) -> dict[str, Any]:
         raise RunError(f"no checkpoint in {run_dir}")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - a damaged file is a user-facing error
+    except Exception as exc:  # a damaged file is a user-facing error
         raise RunError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
 
 
-def load_model(run_dir: Path):  # noqa: ANN201 - (DecoderLM, TrainConfig)
+def load_model(run_dir: Path):  # (DecoderLM, TrainConfig)
     """The trained model of a run folder (eval mode) and its config."""
     from papercraft_diffattn.lm import DecoderLM
 

@@ -123,7 +123,7 @@ def install(record: AttentionRecord, *, heads: int, head_dim: int, dtype: torch.
     try:
         from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
     except ImportError:  # older transformers build masks from the implementation name
-        AttentionMaskInterface = sdpa_mask = None  # noqa: N806
+        AttentionMaskInterface = sdpa_mask = None
 
     if record.kind != "kernel":
         raise PapercraftError(

@@ -30,7 +30,7 @@ def _as_float32_array(name: str, value: Any) -> np.ndarray:
     return array
 
 
-def _numpy_backend(backend: str):  # noqa: ANN202
+def _numpy_backend(backend: str):
     if backend == "c":
         import papercraft_native
 

@@ -45,7 +45,7 @@ def available() -> bool:
         return True
     try:
         return bool(cuda.is_available())
-    except Exception:  # noqa: BLE001 - a broken driver means "not available"
+    except Exception:  # a broken driver means "not available"
         return False
 
 
@@ -62,13 +62,13 @@ def _require() -> None:
 
 if simulator_enabled():
 
-    def _as_float32(bits):  # noqa: ANN001, ANN202
+    def _as_float32(bits):
         return np.array([bits & 0xFFFFFFFF], np.uint32).view(np.float32)[0]
 
 else:
     from numba.cuda import libdevice
 
-    def _as_float32(bits):  # noqa: ANN001, ANN202
+    def _as_float32(bits):
         return libdevice.int_as_float(int32(bits))
 
 
@@ -76,7 +76,7 @@ as_float32 = cuda.jit(device=True)(_as_float32)
 
 
 @cuda.jit(device=True)
-def prepare(bits, shift, bias, lsb_mask):  # noqa: ANN001, ANN202
+def prepare(bits, shift, bias, lsb_mask):
     """Flush a subnormal to zero, round to k bits (ties to even); int64 in and out."""
     if (bits & EXP) == 0:
         bits = bits & SIGN
@@ -90,7 +90,7 @@ def prepare(bits, shift, bias, lsb_mask):  # noqa: ANN001, ANN202
 
 
 @cuda.jit(device=True)
-def combine(a, b, c_k):  # noqa: ANN001, ANN202
+def combine(a, b, c_k):
     """L-Mul of two prepared patterns (int64 in [0, 2^32)); returns the int64 pattern."""
     sign = (a ^ b) & SIGN
     a_abs = a & ABS
@@ -116,7 +116,7 @@ def combine(a, b, c_k):  # noqa: ANN001, ANN202
 
 
 @cuda.jit
-def lmul_kernel(a, b, out, shift, bias, lsb_mask, c_k):  # noqa: ANN001, ANN202
+def lmul_kernel(a, b, out, shift, bias, lsb_mask, c_k):
     """out[i] = lmul(a[i], b[i]) on uint32 patterns; grid-stride over every element."""
     start = cuda.grid(1)
     stride = cuda.gridsize(1)
@@ -127,7 +127,7 @@ def lmul_kernel(a, b, out, shift, bias, lsb_mask, c_k):  # noqa: ANN001, ANN202
 
 
 @cuda.jit
-def prepare_kernel(x, shift, bias, lsb_mask):  # noqa: ANN001, ANN202
+def prepare_kernel(x, shift, bias, lsb_mask):
     """Flush and round uint32 patterns in place; grid-stride."""
     start = cuda.grid(1)
     stride = cuda.gridsize(1)
@@ -136,7 +136,7 @@ def prepare_kernel(x, shift, bias, lsb_mask):  # noqa: ANN001, ANN202
 
 
 @cuda.jit
-def gemm_kernel(a, b, c, c_k):  # noqa: ANN001, ANN202
+def gemm_kernel(a, b, c, c_k):
     """c = a @ b on prepared uint32 patterns; one thread per output, TILE x TILE tiles."""
     a_tile = cuda.shared.array((TILE, TILE), dtype=uint32)
     b_tile = cuda.shared.array((TILE, TILE), dtype=uint32)

@@ -24,7 +24,7 @@ def error_figures(manager: Any, n: int = DEMO_SAMPLES, seed: int = 0) -> dict[st
     records = [manager.record("arithmetic", name)
                for name in ("lmul-3", "lmul-4", "fp8-e4m3", "fp8-e5m2")]
     a, b = sample("normal", n, seed)
-    return {row.name: row.mean_rel_error for row in measure_errors(records, a, b)}  # type: ignore[arg-type]
+    return {row.name: row.mean_rel_error for row in measure_errors(records, a, b)}
 
 
 def perplexity_ratio(

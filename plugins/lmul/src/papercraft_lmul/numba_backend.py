@@ -62,7 +62,7 @@ def _has_avx512() -> bool:
             from llvmlite import binding
 
             features = binding.get_host_cpu_features().flatten()
-        except Exception:  # noqa: BLE001 - unknown CPU: the smaller tile is safe everywhere
+        except Exception:  # unknown CPU: the smaller tile is safe everywhere
             return False
     return "+avx512f" in features
 
@@ -82,7 +82,7 @@ def _round_params(k: int) -> tuple[int, int, int]:
 
 
 @njit(cache=True, inline="always")
-def _prepare_parts(bits, shift, bias, lsb_mask):  # noqa: ANN001, ANN202
+def _prepare_parts(bits, shift, bias, lsb_mask):
     """(sign bit, magnitude) of a pattern after flushing a subnormal to zero and rounding to
     k mantissa bits, ties to even (NaN is left alone). int64 in and out, branch-free."""
     sign = bits & SIGN
@@ -94,14 +94,14 @@ def _prepare_parts(bits, shift, bias, lsb_mask):  # noqa: ANN001, ANN202
 
 
 @njit(cache=True, inline="always")
-def _prepare(bits, shift, bias, lsb_mask):  # noqa: ANN001, ANN202
+def _prepare(bits, shift, bias, lsb_mask):
     """The prepared (flushed, rounded) pattern, int64 in and out."""
     sign, magnitude = _prepare_parts(bits, shift, bias, lsb_mask)
     return sign | magnitude
 
 
 @njit(cache=True, inline="always")
-def _combine(a, b, c_k):  # noqa: ANN001, ANN202
+def _combine(a, b, c_k):
     """L-Mul of two prepared (flushed, rounded) patterns, int64 in and out."""
     sign = (a ^ b) & SIGN
     a_abs = a & ABS
@@ -128,7 +128,7 @@ def _combine(a, b, c_k):  # noqa: ANN001, ANN202
 
 
 @njit(cache=True)
-def _lmul_kernel(a, b, out, shift, bias, lsb_mask, c_k):  # noqa: ANN001, ANN202
+def _lmul_kernel(a, b, out, shift, bias, lsb_mask, c_k):
     # Branch-free (selects), so that LLVM vectorises it; the meaning of _combine.
     for i in range(a.size):
         a_sign, a_abs = _prepare_parts(np.int64(a[i]), shift, bias, lsb_mask)
@@ -173,14 +173,14 @@ def lmul(a: np.ndarray, b: np.ndarray, k: int = 23) -> np.ndarray:
 
 
 @intrinsic
-def _step(typingctx, acc, code_a, lo, cc, code_b, w, hi):  # noqa: ANN001, ANN202
+def _step(typingctx, acc, code_a, lo, cc, code_b, w, hi):
     """acc + lmul(a, b) for encoded operands (see the module docstring), in int32."""
     sig = types.float32(
         types.float32, types.int32, types.int32, types.int32, types.int32, types.float32,
         types.int32,
     )
 
-    def codegen(context, builder, signature, args):  # noqa: ANN001, ANN202
+    def codegen(context, builder, signature, args):
         acc_v, code_a_v, lo_v, cc_v, code_b_v, w_v, hi_v = args
         s = builder.add(code_a_v, code_b_v)
         t = builder.select(builder.icmp_signed("<", s, hi_v), s, hi_v)
@@ -192,24 +192,24 @@ def _step(typingctx, acc, code_a, lo, cc, code_b, w, hi):  # noqa: ANN001, ANN20
 
 
 @intrinsic
-def _as_float32(typingctx, bits):  # noqa: ANN001, ANN202
+def _as_float32(typingctx, bits):
     """Reinterpret the low 32 bits of an int64 as float32."""
     sig = types.float32(types.int64)
 
-    def codegen(context, builder, signature, args):  # noqa: ANN001, ANN202
+    def codegen(context, builder, signature, args):
         return builder.bitcast(builder.trunc(args[0], ir.IntType(32)), ir.FloatType())
 
     return sig, codegen
 
 
 @njit(cache=True, inline="always")
-def _to_int32(x):  # noqa: ANN001, ANN202
+def _to_int32(x):
     """An int64 in [-2^31, 2^32) as the int32 with the same low 32 bits."""
     return np.int32(x - (1 << 32) if x >= (1 << 31) else x)
 
 
 @intrinsic
-def _stack_f32(typingctx, size):  # noqa: ANN001, ANN202
+def _stack_f32(typingctx, size):
     """A float32 buffer of a literal size on the stack (in the entry block, so that LLVM can
     keep it in registers); use with ``numba.carray``."""
     if not isinstance(size, types.IntegerLiteral):
@@ -217,14 +217,14 @@ def _stack_f32(typingctx, size):  # noqa: ANN001, ANN202
     count = size.literal_value
     sig = types.CPointer(types.float32)(size)
 
-    def codegen(context, builder, signature, args):  # noqa: ANN001, ANN202
+    def codegen(context, builder, signature, args):
         return cgutils.alloca_once(builder, ir.FloatType(), size=count)
 
     return sig, codegen
 
 
 @njit(cache=True, parallel=True)
-def _pack_a(x, groups, shift, bias, lsb_mask, c_k):  # noqa: ANN001, ANN202
+def _pack_a(x, groups, shift, bias, lsb_mask, c_k):
     """A (uint32 patterns) as ``[group, n, (code, lo, cc), _R]`` int32, and per-row "holds
     NaN or Inf" flags; flagged rows and the padding rows pack zeros."""
     m, n = x.shape
@@ -255,7 +255,7 @@ def _pack_a(x, groups, shift, bias, lsb_mask, c_k):  # noqa: ANN001, ANN202
 
 
 @njit(cache=True)
-def _pack_b(x, panels, shift, bias, lsb_mask):  # noqa: ANN001, ANN202
+def _pack_b(x, panels, shift, bias, lsb_mask):
     """B (uint32 patterns) as ``[panel, n, (code, w bits), _NR]`` int32, and per-column
     "holds NaN or Inf" flags; flagged columns and the padding columns pack zeros."""
     n, p = x.shape
@@ -285,7 +285,7 @@ def _pack_b(x, panels, shift, bias, lsb_mask):  # noqa: ANN001, ANN202
 
 
 @njit(cache=True, parallel=True)
-def _gemm(a_packed, b_packed, hi, out):  # noqa: ANN001, ANN202
+def _gemm(a_packed, b_packed, hi, out):
     """out = packed A @ packed B, one _R x _NR register tile per (group, panel)."""
     m, p = out.shape
     groups, n = a_packed.shape[0], a_packed.shape[1]
@@ -323,7 +323,7 @@ def _gemm(a_packed, b_packed, hi, out):  # noqa: ANN001, ANN202
 
 
 @njit(cache=True, parallel=True)
-def _fix(a, b, row_flag, col_flag, shift, bias, lsb_mask, c_k, out):  # noqa: ANN001, ANN202
+def _fix(a, b, row_flag, col_flag, shift, bias, lsb_mask, c_k, out):
     """Recompute flagged rows and columns with the exact formula (ascending n, from +0)."""
     m, n = a.shape
     p = b.shape[1]

@@ -21,7 +21,7 @@ _LMUL_BITS = (2, 3, 4, 5, 6, 7, 23)
 
 
 @hookimpl
-def register_arithmetic(register) -> None:  # noqa: ANN001
+def register_arithmetic(register) -> None:
     for name, attr, bits, summary in _FLOATS:
         register(
             MultiplierRecord(
@@ -43,7 +43,7 @@ def register_arithmetic(register) -> None:  # noqa: ANN001
 
 
 @hookimpl
-def register_attention(register) -> None:  # noqa: ANN001
+def register_attention(register) -> None:
     register(
         AttentionRecord(
             name="lmul",
@@ -65,7 +65,7 @@ def register_attention(register) -> None:  # noqa: ANN001
 
 
 @hookimpl
-def register_commands(cli) -> None:  # noqa: ANN001
+def register_commands(cli) -> None:
     from papercraft.cli import group
     from papercraft_lmul.commands import energy_command
 
@@ -73,7 +73,7 @@ def register_commands(cli) -> None:  # noqa: ANN001
 
 
 @hookimpl
-def register_demos(register) -> None:  # noqa: ANN001
+def register_demos(register) -> None:
     register(
         DemoRecord(
             name="lmul",

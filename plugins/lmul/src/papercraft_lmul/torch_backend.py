@@ -100,12 +100,12 @@ def _reduce_to(grad: torch.Tensor, shape: torch.Size) -> torch.Tensor:
 
 class _LMul(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, a: torch.Tensor, b: torch.Tensor, k: int) -> torch.Tensor:  # noqa: ANN001
+    def forward(ctx, a: torch.Tensor, b: torch.Tensor, k: int) -> torch.Tensor:
         ctx.save_for_backward(a, b)
         return lmul_forward(a, b, k)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # noqa: ANN001, ANN205
+    def backward(ctx, grad: torch.Tensor):
         a, b = ctx.saved_tensors
         grad_a = _reduce_to(grad * b, a.shape) if ctx.needs_input_grad[0] else None
         grad_b = _reduce_to(grad * a, b.shape) if ctx.needs_input_grad[1] else None
@@ -173,12 +173,12 @@ def lmatmul_forward(a: torch.Tensor, b: torch.Tensor, k: int) -> torch.Tensor:
 
 class _LMatmul(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, a: torch.Tensor, b: torch.Tensor, k: int) -> torch.Tensor:  # noqa: ANN001
+    def forward(ctx, a: torch.Tensor, b: torch.Tensor, k: int) -> torch.Tensor:
         ctx.save_for_backward(a, b)
         return lmatmul_forward(a, b, k)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # noqa: ANN001, ANN205
+    def backward(ctx, grad: torch.Tensor):
         a, b = ctx.saved_tensors
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
