@@ -9,7 +9,7 @@ import typer
 from papercraft.hookspecs import hookimpl
 
 
-@hookimpl
+@hookimpl(tryfirst=True)  # the core's commands come first in --help
 def register_commands(cli: typer.Typer) -> None:
     from papercraft.cli.arith_cmd import bench_command, error_command, mul_command
     from papercraft.cli.attention_cmd import attention_bench_command
