@@ -19,11 +19,17 @@ Differential attention (Ye et al. 2024, "Differential Transformer", arXiv 2410.0
 Arguments are checked before any native call (``ValueError``). ``available()`` says whether
 the compiled extension loaded; if it did not, the kernels raise ``ImportError`` saying how to
 build it. ``isa()`` / ``set_isa(name)`` report and choose the instruction set the kernels use.
+
+Memory: every call that allocates checks its estimated peak first (``check_allocation``,
+``papercraft_native.limits``): more than 80% of the available memory, or than
+``PAPERCRAFT_MAX_ALLOC_BYTES``, raises ``AllocationTooLarge`` (a ``ValueError`` and a
+``MemoryError``) before anything is allocated.
 """
 
 from __future__ import annotations
 
 from papercraft_native.diffattn import diffattn, diffattn_scratch_bytes
+from papercraft_native.limits import AllocationTooLarge, check_allocation
 from papercraft_native.lmul import (
     MAX_THREADS,
     available,
@@ -35,8 +41,10 @@ from papercraft_native.lmul import (
 )
 
 __all__ = [
+    "AllocationTooLarge",
     "MAX_THREADS",
     "available",
+    "check_allocation",
     "diffattn",
     "diffattn_scratch_bytes",
     "isa",

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from papercraft_native.limits import check_allocation
 from papercraft_native.lmul import (
     MAX_THREADS,
     _check_array,
@@ -85,6 +86,8 @@ def diffattn(
     causal_flag = _check_causal(causal)
     threads = _check_threads(threads)
     bh = math.prod(lead)
+    check_allocation(v.nbytes + int(lib.pc_diffattn_scratch_bytes(bh, n, d, threads)),
+                     f"diffattn: output {v.shape} float32 and scratch")
     out = np.empty(v.shape, np.float32)
     if out.size == 0:
         return out

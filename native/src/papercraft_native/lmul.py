@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from papercraft_native.limits import check_allocation
+
 try:
     from papercraft_native._native import ffi, lib
 except ImportError as exc:  # the extension was not compiled (e.g. a bare source checkout)
@@ -86,6 +88,7 @@ def lmul(a: np.ndarray, b: np.ndarray, k: int = 23) -> np.ndarray:
     if a.shape != b.shape:
         raise ValueError(f"lmul: a and b must have the same shape, got {a.shape} and {b.shape}")
     k = _check_bits(k)
+    check_allocation(a.size * 4, f"lmul: output {a.shape} float32")
     out = np.empty(a.shape, np.float32)
     if out.size:
         _check_error("lmul", lib.pc_lmul(_ptr(a), _ptr(b), _ptr(out), out.size, k))
@@ -123,6 +126,9 @@ def lgemm(a: np.ndarray, b: np.ndarray, k: int = 23, threads: int = 1) -> np.nda
     (m, n), p = a.shape, b.shape[1]
     if m * p == 0:
         return np.empty((m, p), np.float32)
+    # the output, the packed copy of b (about twice b) and ~200 KiB of tiles per thread
+    scratch = 8 * n * (p + 32) + threads * 256 * 1024 if n else 0
+    check_allocation(4 * m * p + scratch, f"lgemm: output ({m}, {p}) float32")
     if n == 0:
         return np.zeros((m, p), np.float32)
     out = np.empty((m, p), np.float32)

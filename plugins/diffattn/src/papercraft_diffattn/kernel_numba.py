@@ -17,6 +17,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from papercraft_native.limits import check_allocation
+
 BLOCK_ROWS = 64
 BLOCK_KEYS = 64
 
@@ -181,12 +183,21 @@ def diff_attention_numba(q1: np.ndarray, k1: np.ndarray, q2: np.ndarray, k2: np.
                          v: np.ndarray, lam: float, causal: bool) -> np.ndarray:
     """float32 C-contiguous [..., N, d] (v: [..., N, 2d]) -> new [..., N, 2d] array.
 
-    The caller (``kernels.diff_attention``) has checked shapes, dtype and lam."""
+    The caller (``kernels.diff_attention``) has checked dtype and lam; shapes that do not
+    fit together raise ValueError here too."""
+    arrays = [np.asarray(a) for a in (q1, k1, q2, k2, v)]
+    shape = arrays[0].shape
+    if (len(shape) < 2 or any(a.shape != shape for a in arrays[1:4])
+            or arrays[4].shape != (*shape[:-1], 2 * shape[-1])):
+        raise ValueError("diff_attention_numba: q1, k1, q2, k2 must be [..., N, d] and v "
+                         f"[..., N, 2d]; got {[a.shape for a in arrays]}")
+    q1, k1, q2, k2, v = arrays
     lead = q1.shape[:-2]
     n, d = q1.shape[-2:]
     bh = int(np.prod(lead)) if lead else 1
     shaped = [np.ascontiguousarray(a, np.float32).reshape(bh, n, a.shape[-1])
               for a in (q1, k1, q2, k2, v)]
+    check_allocation(4 * bh * n * 2 * d, f"diff_attention: output {(*lead, n, 2 * d)} float32")
     out = np.empty((bh, n, 2 * d), np.float32)
     if out.size:
         _diffattn(*shaped, float(lam), bool(causal), out)

@@ -2,16 +2,21 @@
 
 ``"c"`` (the native library), ``"numba"`` and ``"cuda"`` take and return numpy float32
 arrays; ``"torch"`` takes and returns float32 tensors with autograd (the gradient of the
-exact product, straight-through). Elementwise results are bit-identical across backends.
+exact product, straight-through). Elementwise results are bit-identical across backends,
+and have the broadcast shape of the inputs (0-d in, 0-d out). A call whose output (with its
+broadcast copies) would not fit in memory raises ``AllocationTooLarge`` (a ValueError) first
+(``papercraft_native.limits``).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from papercraft_lmul.reference import check_mantissa_bits
+from papercraft_native.limits import check_allocation
 
 BACKENDS = ("c", "numba", "cuda", "torch")
 
@@ -65,12 +70,20 @@ def lmul(a: Any, b: Any, mantissa_bits: int = 23, backend: str = "c") -> Any:
     a_arr = _as_float32_array("a", a)
     b_arr = _as_float32_array("b", b)
     try:
-        a_b, b_b = np.broadcast_arrays(a_arr, b_arr)
+        shape = np.broadcast_shapes(a_arr.shape, b_arr.shape)
     except ValueError as exc:
         raise ValueError(f"shapes {a_arr.shape} and {b_arr.shape} do not broadcast") from exc
-    a_c = np.ascontiguousarray(a_b)
-    b_c = np.ascontiguousarray(b_b)
-    return _numpy_backend(backend).lmul(a_c, b_c, mantissa_bits)
+    check_allocation(_lmul_peak_bytes(shape, a_arr, b_arr), f"lmul: output {shape} float32")
+    # np.require, not np.ascontiguousarray: that one turns a 0-d array into shape (1,)
+    a_c, b_c = (np.require(x, requirements="C") for x in np.broadcast_arrays(a_arr, b_arr))
+    return _numpy_backend(backend).lmul(a_c, b_c, mantissa_bits).reshape(shape)
+
+
+def _lmul_peak_bytes(shape: tuple[int, ...], *inputs: np.ndarray) -> int:
+    """The output plus a contiguous copy of each input that is broadcast or strided."""
+    size = math.prod(shape)
+    copies = sum(x.shape != shape or not x.flags.c_contiguous for x in inputs)
+    return 4 * size * (1 + copies)
 
 
 def lmatmul(

@@ -1,9 +1,10 @@
 """L-Mul on the CPU with Numba (``@njit``): bit-identical to :mod:`papercraft_lmul.reference`.
 
 ``lmul(a, b, k)`` takes two C-contiguous float32 arrays of one shape (``api.lmul`` validates
-and broadcasts first) and returns float32. ``lmatmul(a, b, k)`` is ``[m, n] @ [n, p]`` with
-every product an L-Mul and float32 accumulation in ascending ``n`` order from +0, so its
-results do not depend on blocking or threads (and equal the C library's ``lgemm``).
+and broadcasts first) and returns float32 of that shape (0-d too). ``lmatmul(a, b, k)`` is
+``[m, n] @ [n, p]`` with every product an L-Mul and float32 accumulation in ascending ``n``
+order from +0, so its results do not depend on blocking or threads (and equal the C
+library's ``lgemm``).
 
 GEMM. Both operands are flushed, rounded and packed once (O(n^2)) so that the O(n^3) inner
 loop is five vector instructions per lane, with the encoding of ``native/csrc/pc_lmul.c``.
@@ -41,6 +42,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from papercraft_lmul.reference import check_mantissa_bits, lmul_constant
+from papercraft_native.limits import check_allocation
 
 SIGN = 0x80000000
 ABS = 0x7FFFFFFF
@@ -151,10 +153,12 @@ def _lmul_kernel(a, b, out, shift, bias, lsb_mask, c_k):
 def lmul(a: np.ndarray, b: np.ndarray, k: int = 23) -> np.ndarray:
     """Elementwise L-Mul of two float32 arrays of one shape; returns float32."""
     check_mantissa_bits(k)
-    a = np.ascontiguousarray(a, dtype=np.float32)
-    b = np.ascontiguousarray(b, dtype=np.float32)
+    # np.require keeps a 0-d array 0-d (np.ascontiguousarray would make it shape (1,))
+    a = np.require(a, np.float32, "C")
+    b = np.require(b, np.float32, "C")
     if a.shape != b.shape:
         raise ValueError(f"lmul needs arrays of one shape, got {a.shape} and {b.shape}")
+    check_allocation(4 * a.size, f"lmul: output {a.shape} float32")
     out = np.empty(a.shape, np.uint32)
     shift, bias, lsb_mask = _round_params(int(k))
     _lmul_kernel(
@@ -361,6 +365,9 @@ def lmatmul(a: np.ndarray, b: np.ndarray, k: int = 23) -> np.ndarray:
     p = b.shape[1]
     if m == 0 or p == 0:
         return np.zeros((m, p), np.float32)
+    # the output, packed A (3 int32 per element, rows padded) and packed B (2 per element)
+    check_allocation(4 * m * p + 12 * (m + _R) * n + 8 * n * (p + _NR),
+                     f"lmatmul: output ({m}, {p}) float32")
     shift, bias, lsb_mask = _round_params(k)
     c_k = lmul_constant(k)
     a_u32 = a.view(np.uint32)

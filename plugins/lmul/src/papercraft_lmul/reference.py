@@ -23,7 +23,11 @@ NaN results are the canonical quiet NaN 0x7FC00000 (sign bit clear).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from papercraft_native.limits import check_allocation
 
 SIGN = 0x80000000
 ABS = 0x7FFFFFFF
@@ -93,9 +97,16 @@ def lmul_bits(a_bits: np.ndarray, b_bits: np.ndarray, k: int = 23) -> np.ndarray
     return out.astype(np.uint32)
 
 
+PEAK_BYTES = 96
+"""Peak bytes per output element of :func:`lmul` (its int64 temporaries; 72 measured)."""
+
+
 def lmul(a: np.ndarray, b: np.ndarray, k: int = 23) -> np.ndarray:
     """L-Mul of float32 arrays (broadcast together); returns float32."""
-    a32, b32 = np.broadcast_arrays(np.asarray(a, np.float32), np.asarray(b, np.float32))
+    a32, b32 = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    shape = np.broadcast_shapes(a32.shape, b32.shape)
+    check_allocation(PEAK_BYTES * math.prod(shape), f"lmul: output {shape} float32")
+    a32, b32 = np.broadcast_arrays(a32, b32)
     bits = lmul_bits(a32.view(np.uint32), b32.view(np.uint32), k)
     return bits.view(np.float32)
 
@@ -106,6 +117,8 @@ def lmatmul(a: np.ndarray, b: np.ndarray, k: int = 23) -> np.ndarray:
     b = np.asarray(b, np.float32)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
         raise ValueError(f"lmatmul needs [m, n] @ [n, p], got {a.shape} @ {b.shape}")
+    check_allocation((8 + PEAK_BYTES) * a.shape[0] * b.shape[1],
+                     f"lmatmul: output ({a.shape[0]}, {b.shape[1]}) float32")
     out = np.zeros((a.shape[0], b.shape[1]), np.float64)
     for j in range(a.shape[1]):
         out += lmul(a[:, j : j + 1], b[j : j + 1, :], k).astype(np.float64)

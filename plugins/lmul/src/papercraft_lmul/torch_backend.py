@@ -15,6 +15,8 @@ Gradients are those of the exact product (straight-through): for ``lmul``,
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from papercraft_lmul.reference import (
@@ -27,10 +29,23 @@ from papercraft_lmul.reference import (
     check_mantissa_bits,
     lmul_constant,
 )
+from papercraft_native.limits import check_allocation
 
 BLOCK_BYTES = 16 * 1024 * 1024
 """Upper bound on one int64 ``[..., m, chunk, p]`` block of :func:`lmatmul` (the finite path
 holds about three such blocks at once, so it stays under 64 MiB)."""
+
+LMUL_PEAK_BYTES = 96
+"""Peak bytes per output element of :func:`lmul_forward` (its int64 temporaries; 84
+measured on the CPU for a broadcast, 71 without), checked before it runs."""
+
+
+def _check_memory(nbytes: int, what: str, device: torch.device) -> None:
+    """AllocationTooLarge before a call that would need ``nbytes`` on ``device``."""
+    available = None
+    if device.type == "cuda":
+        available = torch.cuda.mem_get_info(device)[0]
+    check_allocation(nbytes, what, available=available)
 
 
 def _check_float32(name: str, x: torch.Tensor) -> None:
@@ -118,9 +133,11 @@ def lmul(a: torch.Tensor, b: torch.Tensor, k: int = 23) -> torch.Tensor:
     _check_float32("a", a)
     _check_float32("b", b)
     try:
-        torch.broadcast_shapes(a.shape, b.shape)
+        shape = tuple(torch.broadcast_shapes(a.shape, b.shape))
     except RuntimeError as exc:
         raise ValueError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} do not broadcast") from exc
+    device = b.device if a.device.type == "cpu" else a.device  # a 0-d CPU tensor may mix
+    _check_memory(LMUL_PEAK_BYTES * math.prod(shape), f"lmul: output {shape} float32", device)
     return _LMul.apply(a, b, int(k))
 
 
@@ -205,4 +222,17 @@ def lmatmul(a: torch.Tensor, b: torch.Tensor, k: int = 23) -> torch.Tensor:
         ) from exc
     if a.device != b.device:
         raise ValueError(f"a is on {a.device} and b on {b.device}")
+    out_shape = (*torch.broadcast_shapes(a.shape[:-2], b.shape[:-2]), a.shape[-2], b.shape[-1])
+    _check_memory(_lmatmul_peak_bytes(a, b), f"lmatmul: output {out_shape} float32", a.device)
     return _LMatmul.apply(a, b, int(k))
+
+
+def _lmatmul_peak_bytes(a: torch.Tensor, b: torch.Tensor) -> int:
+    """Estimated peak of :func:`lmatmul_forward`: the output, the prepared int64 operands and
+    up to 8 int64 blocks of ``[..., m, chunk, p]`` (measured: 64 bytes per output element
+    with chunk 1 and an Inf operand)."""
+    outputs = math.prod(torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])) * a.shape[-2]
+    outputs *= b.shape[-1]
+    n = a.shape[-1]
+    chunk = max(1, min(n, BLOCK_BYTES // (8 * max(1, outputs))))
+    return 4 * outputs + 64 * outputs * chunk + 24 * (a.numel() + b.numel())
