@@ -434,9 +434,9 @@ def test_plugin_commands_are_the_paths_each_plugin_added() -> None:
     commands = manager.plugin_commands()  # no app built yet: a scratch app
     assert commands["mine"] == ["arith energy", "lazy-one", "own-tool"]
     core = set(commands["papercraft.builtin.commands"])
-    assert {"plugins", "hooks", "tour", "arith", "eval", "demos", "models list"} <= core
+    assert {"plugins", "hooks", "tour", "arith", "eval", "demos", "models"} <= core
     assert "arith energy" not in core
-    assert commands["papercraft.builtin.models"] == ["models", "prompt"]
+    assert commands["papercraft.builtin.models"] == ["models cache", "models serve", "prompt"]
     assert "papercraft.builtin.demos" not in commands  # no register_commands
 
     app = build_app(manager, lazy=True)  # the lazy group stays unresolved

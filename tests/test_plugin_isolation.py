@@ -182,8 +182,9 @@ def test_trace_hooks(site: Path, tmp_path: Path) -> None:
     # pluggy's call order: the plugin registered last first
     assert "papercraft: trace: register_models -> pc-test-good, papercraft.builtin.models" in lines
     # register_commands: the core's round, then the plugins'
-    assert ("papercraft: trace: register_commands -> papercraft.builtin.models, "
-            "papercraft.builtin.commands") in lines
+    # (builtin.commands is tryfirst: the core's own commands come first in --help)
+    assert ("papercraft: trace: register_commands -> papercraft.builtin.commands, "
+            "papercraft.builtin.models") in lines
     assert "papercraft: trace: register_commands -> pc-test-good" in lines
     done = [ln for ln in lines if ln.startswith("papercraft: trace: register_models done in ")]
     assert len(done) == 1 and "pc-test-good" in done[0]

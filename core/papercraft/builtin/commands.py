@@ -54,6 +54,10 @@ def tour_command(
     )
 
     demos = select_demos(ctx.obj, only)
+    if out is not None:
+        from papercraft.cli.validate import output_dir
+
+        output_dir(out)  # a file in the way or a missing parent: one line, nothing created
     if not demos:
         typer.echo("No demos registered.", err=True)
         raise typer.Exit(1)

@@ -8,6 +8,8 @@ import typer
 
 from papercraft.cli.output import fmt_sci, fmt_sig, plural, print_json, print_table
 
+PLOT_NEEDS = "--plot needs matplotlib: pip install 'papercraft[plot]'"
+
 
 def mul_command(
     ctx: typer.Context,
@@ -50,22 +52,30 @@ def error_command(
         None, "--bits", help="Mantissa bits of non-reference multipliers: K, K1,K2 or 2..7."
     ),
     dist: str = typer.Option("normal", "--dist", help="normal | uniform | lognormal."),
-    n: int = typer.Option(100_000, "--n", help="Number of sample pairs."),
+    n: int = typer.Option(100_000, "--n", min=1, help="Number of sample pairs."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    plot: Path | None = typer.Option(None, "--plot", help="Write a bar chart (PNG)."),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Write a bar chart (.png, .pdf or .svg; its folder must exist)."
+    ),
 ) -> None:
     """Mean relative error of every registered multiplier on the same samples."""
     from papercraft.arith import measure_errors, parse_bits, sample, select_by_bits
+    from papercraft.cli.validate import PLOT_SUFFIXES, output_file, require_module
 
+    if plot is not None:
+        output_file(plot, option="--plot", suffixes=PLOT_SUFFIXES)
+        require_module("matplotlib", PLOT_NEEDS)
     records = sorted(
         ctx.obj.records("arithmetic").values(),
         key=lambda r: (r.family != "float", r.family, r.mantissa_bits or 0, r.name),
     )
-    records = select_by_bits(records, parse_bits(bits))
+    wanted = parse_bits(bits)
     if not records:
         typer.echo("No multipliers registered.", err=True)
         raise typer.Exit(1)
+    _check_bits(records, wanted, bits)
+    records = select_by_bits(records, wanted)
     a, b = sample(dist, n, seed)
     rows = measure_errors(records, a, b)
     for row in rows:
@@ -84,6 +94,31 @@ def error_command(
         ["multiplier", "family", "bits", "mean rel err", "median", "max"],
         title=f"relative error vs exact product ({dist}, n={n}, seed={seed})",
     )
+
+
+MAX_MANTISSA_BITS = 23
+"""float32's mantissa: no multiplier of float32 inputs has more bits."""
+
+
+def _check_bits(records: list, wanted: set[int] | None, text: str | None) -> None:
+    """``--bits`` values are mantissa widths (1..23); a note when none is registered."""
+    if wanted is None:
+        return
+    from papercraft.errors import PapercraftError
+
+    if not wanted:
+        raise PapercraftError(f"--bits {text} selects no bits (write LOW..HIGH)", 2)
+    outside = sorted(b for b in wanted if not 1 <= b <= MAX_MANTISSA_BITS)
+    if outside:
+        raise PapercraftError(
+            f"--bits takes mantissa bits from 1 to {MAX_MANTISSA_BITS} (float32's), got "
+            f"{', '.join(map(str, outside))}", 2)
+    available = sorted({r.mantissa_bits for r in records
+                        if r.family != "float" and r.mantissa_bits is not None})
+    if not wanted & set(available):
+        listing = ", ".join(map(str, available)) or "none"
+        typer.echo(f"Note: no multiplier has {text} mantissa bits (registered: {listing}); "
+                   "only the reference formats are measured.", err=True)
 
 
 def plot_errors(rows, path: Path, subtitle: str):
@@ -129,21 +164,19 @@ def _plot_errors(rows, path: Path, subtitle: str) -> None:
     except ImportError as exc:
         from papercraft.errors import PapercraftError
 
-        raise PapercraftError("--plot needs matplotlib: pip install 'papercraft[plot]'", 2) from exc
+        raise PapercraftError(PLOT_NEEDS, 2) from exc
 
 
 def bench_command(
     ctx: typer.Context,
-    n: int = typer.Option(1 << 20, "--n", help="Elements for the elementwise timing."),
-    size: int = typer.Option(256, "--size", help="Square matmul size."),
-    repeats: int = typer.Option(5, "--repeats", help="Timed repeats (median reported)."),
+    n: int = typer.Option(1 << 20, "--n", min=1, help="Elements for the elementwise timing."),
+    size: int = typer.Option(256, "--size", min=1, help="Square matmul size."),
+    repeats: int = typer.Option(5, "--repeats", min=1, help="Timed repeats (median reported)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Time every registered multiplier: ns per elementwise product and matmul GFLOP/s."""
     from papercraft.arith import time_multiplier
 
-    if n < 1 or size < 1 or repeats < 1:
-        raise typer.BadParameter("--n, --size and --repeats must be positive")
     records = sorted(ctx.obj.records("arithmetic").values(), key=lambda r: r.name)
     rows = [time_multiplier(r, n, size, repeats) for r in records]
     if as_json:

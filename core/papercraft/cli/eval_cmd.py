@@ -102,17 +102,21 @@ def run_command(
         default_run_dir,
         parse_params,
     )
-    from papercraft.models.resolve import find_kernel, find_model_record, load_model
+    from papercraft.models.resolve import check_model, find_kernel, load_model
 
     manager = ctx.obj
     record = manager.record("benchmarks", benchmark)
     params = parse_params(param)
     model_id = model_id or default_model()
-    model_record = find_model_record(manager, model_id)
+    model_record = check_model(manager, model_id)
     if attention:
         find_kernel(manager, attention)
     if resume and out is None:
         raise PapercraftError("--resume needs --out RUN_FOLDER (the run to continue)", 2)
+    if out is not None:
+        from papercraft.cli.validate import output_dir
+
+        output_dir(out)
     task = build_task(record, params)
     settings = RunSettings(
         benchmark=benchmark, model=model_id, attention=attention, limit=limit, seed=seed,
@@ -212,12 +216,17 @@ def report_command(
     run: Path = typer.Argument(..., help="A run folder written by `eval run`."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     plot: Path | None = typer.Option(
-        None, "--plot", help="Write a figure (PNG): the task's own, else scores per sample."
+        None, "--plot",
+        help="Write a figure (.png, .pdf or .svg): the task's own, else scores per sample."
     ),
 ) -> None:
     """Recompute and print a run's metrics (an unfinished run is reported as partial)."""
+    from papercraft.cli.validate import PLOT_SUFFIXES, output_file, require_module
     from papercraft.evaluation.report import load_report, plot_run
 
+    if plot is not None:
+        output_file(plot, option="--plot", suffixes=PLOT_SUFFIXES)
+        require_module("matplotlib", "--plot needs matplotlib: pip install 'papercraft[plot]'")
     results, task = load_report(run, ctx.obj)
     if plot is not None:
         kind = plot_run(results, task, plot)

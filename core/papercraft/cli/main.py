@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import typer
@@ -9,13 +10,12 @@ from typer.core import TyperGroup
 
 from papercraft._version import __version__
 from papercraft.cli.groups import new_app, resolve_lazy
-from papercraft.cli.output import error
-from papercraft.errors import PapercraftError
+from papercraft.errors import PluginError
 from papercraft.plugins import PluginManager
 
 
 class PapercraftGroup(TyperGroup):
-    """Root group: a :class:`PapercraftError` becomes one line on stderr and an exit code.
+    """Root group: every user mistake becomes one line on stderr and exit status 2.
 
     Sub-apps listed in ``lazy_groups`` are converted to click groups only when used, so
     ``papercraft --help`` does not build every command's options.
@@ -23,12 +23,25 @@ class PapercraftGroup(TyperGroup):
 
     lazy_groups: dict[str, tuple[typer.Typer, str]]
 
-    def invoke(self, ctx: Any) -> Any:
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        """Run the command line; in standalone mode every error ends as one line on stderr.
+
+        See :mod:`papercraft.cli.errors` for how each kind of exception is reported.
+        """
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        from papercraft.cli.errors import command_path, report
+
+        given = list(sys.argv[1:] if args is None else args)
         try:
-            return super().invoke(ctx)
-        except PapercraftError as exc:
-            error(str(exc))
-            ctx.exit(exc.exit_code)
+            code = super().main(given, prog_name, complete_var, standalone_mode=False, **extra)
+        except SystemExit:
+            raise
+        except BaseException as exc:  # report() handles each kind
+            code = report(exc, given, command_path(self, prog_name or "papercraft", given))
+        sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
 
     def _lazy(self) -> dict[str, tuple[typer.Typer, str]]:
         return getattr(self, "lazy_groups", {})
@@ -141,5 +154,13 @@ def main(argv: list[str] | None = None) -> None:
     """Run the ``papercraft`` command line."""
     # In strict mode (PAPERCRAFT_STRICT_PLUGINS=1) a broken plugin raises PluginError
     # here, with the original exception chained, for plugin authors to debug.
-    manager = PluginManager.from_env()
+    from papercraft.cli.errors import check_plugin_filter, report
+
+    try:
+        manager = PluginManager.from_env()
+        check_plugin_filter()
+    except PluginError:
+        raise
+    except Exception as exc:  # PAPERCRAFT_PLUGINS, PAPERCRAFT_HOME...
+        sys.exit(report(exc, list(sys.argv[1:] if argv is None else argv)))
     lazy_command(build_app(manager, lazy=True)).main(args=argv, prog_name="papercraft")

@@ -14,6 +14,8 @@ from papercraft.errors import PapercraftError
 
 DEFAULT_MODEL = "smollm2"
 MODEL_ENV = "PAPERCRAFT_MODEL"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+"""uvicorn's log levels (``models serve --log-level``)."""
 
 
 def default_model() -> str:
@@ -178,6 +180,9 @@ def serve_command(
     """Serve a model over an OpenAI-compatible HTTP API (/v1/chat/completions, ...)."""
     from papercraft.models.server import LOOPBACK, require_serve_extras, serve
 
+    if log_level.lower() not in LOG_LEVELS:
+        raise PapercraftError(
+            f"--log-level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}", 2)
     require_serve_extras()
     model_id = model_id or default_model()
     _check_port(host, port)
@@ -236,12 +241,20 @@ def cache_stats_command(
 def cache_clear_command(
     yes: bool = typer.Option(False, "-y", "--yes", help="Do not ask for confirmation."),
 ) -> None:
-    """Delete every cached completion."""
+    """Delete every cached completion (a damaged cache file is removed)."""
+    from papercraft.cli.output import plural
     from papercraft.models.cache import ModelCache
 
     cache = ModelCache()
-    entries = cache.stats().entries
-    if not yes and not typer.confirm(f"Delete {entries} cached completions in {cache.path}?"):
+    damage = cache.damage()
+    if damage is None:
+        entries = plural(cache.stats().entries, "cached completion")
+        question = f"Delete {entries} in {cache.path}?"
+    else:
+        question = f"Delete the damaged cache {cache.path} ({damage})?"
+    if not yes and not typer.confirm(question, err=True):
         raise typer.Exit(1)
     removed = cache.clear()
-    typer.echo(f"Removed {removed} cached completions from {cache.path}.", err=True)
+    message = (f"Removed {plural(removed, 'cached completion')} from {cache.path}."
+               if damage is None else f"Removed the damaged cache {cache.path}.")
+    typer.echo(message, err=True)

@@ -90,7 +90,17 @@ def _hook_of(manager: PluginManager, name: str) -> str:
 def _pip(args: list[str]) -> None:
     command = [sys.executable, "-m", "pip", *args]
     typer.echo("$ " + " ".join(command), err=True)
-    completed = subprocess.run(command, check=False)
+    # pip's report is a diagnostic: its stdout goes to our stderr, stdout stays for data
+    try:
+        sink = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # a captured stderr (tests) has no fd
+        sink = None
+    if sink is not None:
+        sys.stderr.flush()
+        completed = subprocess.run(command, check=False, stdout=sink)
+    else:
+        completed = subprocess.run(command, check=False, capture_output=True, text=True)
+        sys.stderr.write(completed.stdout + completed.stderr)
     if completed.returncode != 0:
         raise PapercraftError(f"pip exited with status {completed.returncode}")
 
@@ -106,6 +116,13 @@ def install(
     ),
 ) -> None:
     """Install plugins with pip into the interpreter running papercraft."""
+    from papercraft.cli.validate import looks_like_path
+
+    for package in packages:
+        local = looks_like_path(package) or (editable and "://" not in package
+                                             and not package.startswith("git+"))
+        if local and not Path(package).expanduser().exists():
+            raise PapercraftError(f"no such file or folder: {package}", 2)
     args = ["install"]
     if upgrade:
         args.append("--upgrade")

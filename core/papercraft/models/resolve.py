@@ -54,14 +54,35 @@ def load_model(
     """
     record = find_model_record(manager, model_id)
     kernel = find_kernel(manager, attention) if attention else None
+    factory = _checked_factory(record, model_id)
     with _reported(record, model_id, attention):
-        factory = record.load()
         try:
             return factory(model_id, attention=kernel, **options)
         except (PapercraftError, KeyboardInterrupt):
             raise
         except (ValueError, FileNotFoundError, OSError) as exc:
             raise PapercraftError(f"cannot load model {model_id!r}: {exc}") from exc
+
+
+def check_model(manager: PluginManager, model_id: str) -> ModelRecord:
+    """The record serving ``model_id``, with the id checked by its factory; loads nothing."""
+    record = find_model_record(manager, model_id)
+    _checked_factory(record, model_id)
+    return record
+
+
+def _checked_factory(record: ModelRecord, model_id: str) -> Any:
+    """The record's factory, after its optional ``check(model_id)``.
+
+    A factory may carry a ``check`` function that refuses an id it cannot serve (``hf:`` with
+    a missing folder) cheaply, so the mistake is one line before any loading is reported.
+    A factory module should import its heavy dependencies inside the factory.
+    """
+    factory = record.load()
+    check = getattr(factory, "check", None)
+    if callable(check):
+        check(model_id)
+    return factory
 
 
 def _reported(record: ModelRecord, model_id: str, attention: str | None
@@ -87,6 +108,7 @@ def open_model(
         find_kernel(manager, attention)
     if not record.local:
         return load_model(manager, model_id, attention=attention, **options)
+    _checked_factory(record, model_id)
     from papercraft.models.lazy import LazyModel
 
     return LazyModel(

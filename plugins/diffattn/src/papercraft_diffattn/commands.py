@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, get_type_hints
 
 import typer
 
+from papercraft.cli.validate import in_range, output_dir
 from papercraft.errors import PapercraftError
 
 # Defaults shared by the commands (compare and outliers share runs, needle and
@@ -174,6 +175,16 @@ def _print(data: dict[str, Any], as_json: bool, rows: list[list[Any]], columns: 
         print_table(rows, columns, title=title)
 
 
+WARMUP = typer.Option(-1, "--warmup", callback=in_range(0, also=[-1]),
+                      help="Warmup steps (-1: min(100, steps/10)).")
+EVAL_BATCHES = typer.Option(8, "--eval-batches", min=1, help="Validation batches per eval.")
+
+
+def _check_warmup(warmup: int, steps: int) -> None:
+    if warmup > steps:
+        raise PapercraftError(f"--warmup {warmup} is beyond --steps {steps}", exit_code=2)
+
+
 def _seed_list(seeds: int, first_seed: int) -> list[int]:
     if seeds < 1:
         raise PapercraftError(f"--seeds must be positive, got {seeds}", exit_code=2)
@@ -213,10 +224,10 @@ def train_command(
     steps: int = typer.Option(TRAIN_DEFAULTS["steps"], "--steps", help="Optimizer steps."),
     seed: int = typer.Option(0, "--seed", help="Seed of the initialisation and of the batches."),
     shape: Shape = ...,
-    warmup: int = typer.Option(-1, "--warmup", help="Warmup steps (-1: min(100, steps/10))."),
-    eval_every: int = typer.Option(-1, "--eval-every",
+    warmup: int = WARMUP,
+    eval_every: int = typer.Option(-1, "--eval-every", callback=in_range(1, also=[-1]),
                                    help="Evaluate and checkpoint every K steps (-1: steps/10)."),
-    eval_batches: int = typer.Option(8, "--eval-batches", help="Validation batches per eval."),
+    eval_batches: int = EVAL_BATCHES,
     out: Path | None = typer.Option(None, "--out",
                                     help="Run folder (default diffattn-runs/ARCH-seedS)."),
     resume: bool = typer.Option(False, "--resume",
@@ -229,6 +240,13 @@ def train_command(
     """Train a byte-level LM (Transformer or Diff) on stdlib docstrings."""
     if stop_at is not None and stop_at < 1:
         raise PapercraftError(f"--stop-at must be a step >= 1, got {stop_at}", exit_code=2)
+    if stop_at is not None and stop_at > steps:
+        raise PapercraftError(f"--stop-at {stop_at} is beyond --steps {steps}", exit_code=2)
+    _check_warmup(warmup, steps)
+    if out is not None and resume and not out.is_dir():
+        raise PapercraftError(f"nothing to resume: no run folder {out}", exit_code=2)
+    if out is not None and not resume:
+        output_dir(out, option="--out")
     config = _config(arch, "lm", {}, steps, seed, shape, warmup, eval_every, eval_batches,
                      runtime.corpus_bytes)
     _set_threads(runtime.threads)
@@ -256,15 +274,18 @@ def compare_command(
     seeds: int = typer.Option(3, "--seeds", help="Seeds per architecture (at least 3)."),
     first_seed: int = typer.Option(0, "--first-seed", help="Seeds are S, S+1, ..."),
     shape: Shape = ...,
-    warmup: int = typer.Option(-1, "--warmup", help="Warmup steps (-1: min(100, steps/10))."),
-    eval_every: int = typer.Option(-1, "--eval-every", help="Evaluate every K steps (-1: N/10)."),
-    eval_batches: int = typer.Option(8, "--eval-batches", help="Validation batches per eval."),
+    warmup: int = WARMUP,
+    eval_every: int = typer.Option(-1, "--eval-every", callback=in_range(1, also=[-1]),
+                                   help="Evaluate every K steps (-1: N/10)."),
+    eval_batches: int = EVAL_BATCHES,
     out: Path = typer.Option(Path("diffattn-compare"), "--out", help="Output folder."),
     runtime: Runtime = ...,
     as_json: bool = typer.Option(False, "--json", help="Print report.json."),
 ) -> None:
     """Train Transformer and Diff with the same data, budget and seeds; report mean ± std."""
     seed_list = _seed_list(seeds, first_seed)
+    _check_warmup(warmup, steps)
+    output_dir(out, option="--out")
     from papercraft_diffattn.compare import check_seeds, headline, run_compare
 
     check_seeds(seed_list)
@@ -324,6 +345,7 @@ def needle_command(
     count_list = _counts(counts)
     if queries < 1 or eval_samples < 1:
         raise PapercraftError("--queries and --eval-samples must be positive", exit_code=2)
+    output_dir(out, option="--out")
     base = _needle_base(steps, first_seed, shape, count_list, queries, runtime.corpus_bytes)
     _set_threads(runtime.threads)
     from papercraft_diffattn.diagnostics import needle_headline, run_needle
@@ -369,6 +391,7 @@ def attention_mass_command(
         raise PapercraftError(f"--layer must be last or all, got {layer!r}", exit_code=2)
     if eval_samples < 1:
         raise PapercraftError("--eval-samples must be positive", exit_code=2)
+    output_dir(out, option="--out")
     base = _needle_base(steps, first_seed, shape, count_list, queries, runtime.corpus_bytes)
     if max(needle_list) > max(count_list):
         _echo(f"warning: the runs train on N <= {max(count_list)}; evaluating "
@@ -416,6 +439,7 @@ def outliers_command(
     """Top activations vs median of |attention logits| and |hidden states| per arch."""
     if batches < 1:
         raise PapercraftError(f"--batches must be positive, got {batches}", exit_code=2)
+    output_dir(out, option="--out")
     base = None
     seed_list: list[int] = []
     if not run_dirs:

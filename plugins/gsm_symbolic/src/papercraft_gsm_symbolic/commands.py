@@ -51,8 +51,10 @@ def generate_command(
     from papercraft_gsm_symbolic.loader import load_templates
     from papercraft_gsm_symbolic.template import TemplateError
 
-    if out is not None and out.is_dir():
-        raise PapercraftError(f"--out {out} is a folder; give a file name", exit_code=2)
+    if out is not None:
+        from papercraft.cli.validate import output_file
+
+        output_file(out, option="--out", parents=True)
     found = load_templates(templates)
     chosen = found.templates if variant is None else found.variant(variant)
     if variant is not None and not chosen:

@@ -9,19 +9,19 @@ import typer
 
 
 def _read(file: Path | None) -> tuple[str, str]:
+    """The text to score and where it came from; a missing or empty file is exit 2."""
+    from papercraft.cli.validate import input_text_file
     from papercraft.errors import PapercraftError
     from papercraft.samples import SAMPLE_TEXT_SOURCE, sample_text
 
     if file is None:
         return sample_text(), SAMPLE_TEXT_SOURCE
     if str(file) == "-":
-        return sys.stdin.read(), "-"
-    try:
-        return file.read_text(encoding="utf-8"), str(file)
-    except FileNotFoundError:
-        raise PapercraftError(f"no such file: {file}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PapercraftError(f"cannot read {file}: {exc}") from None
+        text = sys.stdin.read()
+        if not text.strip():
+            raise PapercraftError("the text on stdin is empty", 2)
+        return text, "-"
+    return input_text_file(file), str(file)
 
 
 def perplexity_command(

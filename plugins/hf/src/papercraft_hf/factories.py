@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from papercraft.errors import PapercraftError
 from papercraft.registry import AttentionRecord
 from papercraft_hf import loading
-from papercraft_hf.model import DEFAULT_BATCH_SIZE, HFModel
+
+if TYPE_CHECKING:
+    from papercraft_hf.model import HFModel
 
 OPTIONS = ("device", "dtype", "batch_size")
 """Options a factory accepts (``load_model(..., device="cuda")``)."""
@@ -20,6 +23,8 @@ def _build(model_id: str, path: Path, attention: AttentionRecord | None,
     if unknown:
         raise ValueError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
     import torch
+
+    from papercraft_hf.model import DEFAULT_BATCH_SIZE, HFModel
 
     started = time.perf_counter()
     device = str(options.get("device") or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -60,3 +65,14 @@ def local(model_id: str, *, attention: AttentionRecord | None = None, **options:
     """``hf:PATH``: a local folder holding a transformers causal LM."""
     return _build(model_id, loading.local_model_dir(model_id.partition(":")[2]), attention,
                   options)
+
+
+def check_local(model_id: str) -> None:
+    """``hf:PATH`` names a transformers model folder; checked before loading starts (exit 2)."""
+    try:
+        loading.local_model_dir(model_id.partition(":")[2])
+    except PapercraftError as exc:
+        raise PapercraftError(str(exc), 2) from None
+
+
+local.check = check_local  # type: ignore[attr-defined] # see papercraft.models.resolve
