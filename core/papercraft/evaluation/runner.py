@@ -328,6 +328,29 @@ def compute_results(
     }
 
 
+def _check_folder(folder: RunFolder, resume: bool) -> None:
+    """Refuse a folder that is neither a run to resume nor empty (one line, exit 2)."""
+    if (resume and folder.is_run()) or folder.is_empty():
+        return
+    if folder.is_run():
+        raise PapercraftError(
+            f"run folder {folder.path} already exists and is not empty; add --resume to "
+            "continue it or choose another --out",
+            2,
+        )
+    if resume:
+        raise PapercraftError(
+            f"cannot resume {folder.path}: it is not empty and holds no config.json (not a run "
+            "folder); choose another --out",
+            2,
+        )
+    raise PapercraftError(
+        f"run folder {folder.path} is not empty and holds no config.json, so it is no run that "
+        "--resume could continue; choose another --out",
+        2,
+    )
+
+
 class Evaluation:
     """A prepared run: the folder checked, finished samples read, the rest pending."""
 
@@ -352,34 +375,38 @@ class Evaluation:
 
         Without ``resume`` the folder must be missing or empty. With ``resume`` a folder with a
         ``config.json`` must name the same benchmark, params, model, attention, limit, seed and
-        task config; its truncated last sample line, if any, is then cut off.
+        task config; its truncated last sample line, if any, is then cut off. The folder's lock
+        is taken here (a folder another live process runs into is refused, naming it) and held
+        until :meth:`run` ends or :meth:`close`; temporary files a killed run left are removed.
         """
         folder = RunFolder(path)
         samples = select_samples(task, settings.limit, settings.seed)
         config = make_config(task, settings, len(samples), record=record, manager=manager,
                              executor=executor)
-        done: list[dict[str, Any]] = []
-        resumed = False
         if folder.path.exists() and not folder.path.is_dir():
             raise PapercraftError(f"{folder.path} exists and is not a folder", 2)
-        if resume and folder.is_run():
-            stored = folder.read_config()
-            check_same_run(stored, config, folder.path)
-            done = folder.read_records(repair=True)
-            _check_same_samples(done, samples, folder.path)
-            config = stored
-            resumed = True
-        elif not folder.is_empty():
-            if resume:
-                raise PapercraftError(
-                    f"cannot resume {folder.path}: it is not empty and holds no config.json", 2
-                )
-            raise PapercraftError(
-                f"run folder {folder.path} already exists and is not empty; add --resume to "
-                "continue it or choose another --out",
-                2,
-            )
+        _check_folder(folder, resume)  # before locking: a refused folder gets no lock file
+        folder.lock()
+        try:
+            _check_folder(folder, resume)  # again: another process may have changed it
+            folder.remove_leftovers()
+            done: list[dict[str, Any]] = []
+            resumed = False
+            if resume and folder.is_run():
+                stored = folder.read_config()
+                check_same_run(stored, config, folder.path)
+                done = folder.read_records(repair=True)
+                _check_same_samples(done, samples, folder.path)
+                config = stored
+                resumed = True
+        except BaseException:
+            folder.unlock()
+            raise
         return cls(task, settings, folder, config, samples, done, resumed=resumed)
+
+    def close(self) -> None:
+        """Release the run folder (its lock) without running."""
+        self.folder.close()
 
     @property
     def total(self) -> int:
@@ -388,16 +415,21 @@ class Evaluation:
 
     def run(self, model: Model, *, threads: bool = False,
             on_progress: ProgressCallback | None = None) -> dict[str, Any]:
-        """Evaluate the pending samples, append them, then write and return ``results.json``."""
+        """Evaluate the pending samples, append them, then write and return ``results.json``.
+
+        The folder stays locked until ``results.json`` is written; a failed write into it (a
+        full disk) raises :class:`~papercraft.evaluation.runfolder.RunFolderWriteError`.
+        """
         started = time.perf_counter()
-        if not self.resumed:
-            self.folder.write_config(self.config)
-        params = generation_params(self.task, self.settings.seed)
-        score_sum = sum(float(r["score"]) for r in self.done)
-        count = len(self.done)
-        if on_progress is not None:
-            on_progress(count, self.total, score_sum)
+        self.folder.lock()  # held since prepare(); taken again if close() released it
         try:
+            if not self.resumed:
+                self.folder.write_config(self.config)
+            params = generation_params(self.task, self.settings.seed)
+            score_sum = sum(float(r["score"]) for r in self.done)
+            count = len(self.done)
+            if on_progress is not None:
+                on_progress(count, self.total, score_sum)
             for batch in self._batches(model, params, threads):
                 self.folder.append(batch)
                 self.done.extend(batch)
@@ -405,12 +437,12 @@ class Evaluation:
                 score_sum += sum(r["score"] for r in batch)
                 if on_progress is not None:
                     on_progress(count, self.total, score_sum)
+            results = compute_results(self.done, self.config, self.task,
+                                      wall_seconds=time.perf_counter() - started)
+            results["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            self.folder.write_results(results)
         finally:
             self.folder.close()
-        results = compute_results(self.done, self.config, self.task,
-                                  wall_seconds=time.perf_counter() - started)
-        results["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        self.folder.write_results(results)
         return results
 
     def _batches(self, model: Model, params: GenerationParams, threads: bool):

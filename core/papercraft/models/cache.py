@@ -13,10 +13,16 @@ meant to differ from call to call.
 The file uses WAL journaling and a busy timeout: several processes may read and write
 it at once. Within a process, one ModelCache keeps one connection that its threads
 take turns on (a lock), reopened after a fork.
+
+A file SQLite cannot use (cut short, a garbage header or page, not a database, a folder)
+or a failed write (a full disk) raises :class:`CacheError`: one line saying what is wrong
+and how to fix it. ``clear()`` removes a damaged file; :class:`~papercraft.models.cached.
+CachedModel` warns once and goes on without the cache.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -29,6 +35,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from papercraft.errors import PapercraftError
 from papercraft.models.base import Completion, GenerationParams, Message
 
 CACHE_FILE = "cache.sqlite"
@@ -52,6 +59,59 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 INSERT OR IGNORE INTO counters (name, value) VALUES ('hits', 0), ('misses', 0);
 """
+
+
+CLEAR_HINT = "papercraft models cache clear -y"
+
+# SQLite's primary result codes (the low byte of an extended code).
+_SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 10, 11, 13, 14, 26
+_DAMAGED = (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+
+
+class CacheError(PapercraftError):
+    """The cache file cannot be used: ``damaged`` (remove it), a folder, or a failed write."""
+
+    def __init__(self, message: str, *, path: Path, reason: str, damaged: bool = False) -> None:
+        super().__init__(message)
+        self.path = path
+        self.reason = reason
+        self.damaged = damaged
+
+
+def _sqlite_code(exc: BaseException) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def cache_error(path: Path, exc: BaseException) -> CacheError:
+    """What ``exc`` (raised by SQLite or the file system on ``path``) means, as one line."""
+    code = _sqlite_code(exc)
+    reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) or (
+        type(exc).__name__)
+    if code in _DAMAGED:
+        return CacheError(
+            f"the completion cache {path} is damaged ({reason}); remove it with "
+            f"`{CLEAR_HINT}` (answers are generated again when needed)",
+            path=path, reason=reason, damaged=True,
+        )
+    if path.is_dir():
+        return CacheError(
+            f"the completion cache {path} is a folder, not a database file; move it away "
+            f"(`{CLEAR_HINT}` removes it when it is empty)",
+            path=path, reason="a folder",
+        )
+    if code == _SQLITE_CANTOPEN or isinstance(exc, OSError) and code is None:
+        return CacheError(
+            f"cannot open the completion cache {path} ({reason}); check that its folder "
+            "exists and is writable, or set PAPERCRAFT_HOME elsewhere",
+            path=path, reason=reason,
+        )
+    if code in (_SQLITE_FULL, _SQLITE_IOERR):
+        return CacheError(
+            f"cannot write the completion cache {path} ({reason}); free some disk space",
+            path=path, reason=reason,
+        )
+    return CacheError(f"the completion cache {path} failed: {reason}", path=path, reason=reason)
 
 
 def default_cache_path() -> Path:
@@ -158,15 +218,24 @@ class ModelCache:
                     conn.close()
                     raise
                 time.sleep(0.05)
+            except BaseException:
+                conn.close()
+                raise
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        """This process's connection, used by one thread at a time."""
+        """This process's connection, used by one thread at a time.
+
+        An error of SQLite or of the file system becomes a one-line :class:`CacheError`.
+        """
         with self._lock:
-            if self._conn is None or self._pid != os.getpid():  # reopen after a fork
-                self._conn = self._open()
-                self._pid = os.getpid()
-            yield self._conn
+            try:
+                if self._conn is None or self._pid != os.getpid():  # reopen after a fork
+                    self._conn = self._open()
+                    self._pid = os.getpid()
+                yield self._conn
+            except (sqlite3.Error, OSError) as exc:
+                raise cache_error(self.path, exc) from exc
 
     def close(self) -> None:
         """Close the connection (the next operation reopens it)."""
@@ -219,7 +288,7 @@ class ModelCache:
                 )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
 
     def put(self, key: str, model: str, kind: Kind, completion: Completion) -> None:
@@ -259,10 +328,48 @@ class ModelCache:
         )
         return result
 
+    def damage(self) -> str | None:
+        """What is wrong with a cache that ``clear()`` would remove (None when it is sound).
+
+        That is a damaged file, or an empty folder in its place; other failures are raised.
+        """
+        try:
+            self.stats()
+        except CacheError as exc:
+            if exc.damaged:
+                return exc.reason
+            if self.path.is_dir() and not any(self.path.iterdir()):
+                return "an empty folder, not a database file"
+            raise
+        return None
+
     def clear(self) -> int:
-        """Delete every entry and reset the counters; returns how many entries were removed."""
+        """Delete every entry and reset the counters; returns how many entries were removed.
+
+        A damaged file (or an empty folder in its place) is removed instead, with its
+        ``-wal`` and ``-shm`` companions; that counts as 0 entries.
+        """
         if not self.path.exists():
             return 0
+        try:
+            return self._clear()
+        except CacheError as exc:
+            if exc.damaged:
+                self.remove_file()
+                return 0
+            if self.path.is_dir() and not any(self.path.iterdir()):
+                self.path.rmdir()
+                return 0
+            raise
+
+    def remove_file(self) -> None:
+        """Delete the cache file and its ``-wal`` and ``-shm`` companions."""
+        self.close()
+        for path in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def _clear(self) -> int:
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -270,7 +377,7 @@ class ModelCache:
                 conn.execute("UPDATE counters SET value = 0")
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
             try:
                 conn.execute("VACUUM")
@@ -278,3 +385,10 @@ class ModelCache:
             except sqlite3.OperationalError:
                 pass  # another process holds the file; the space is reused later
         return int(removed)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open (a failed COMMIT may have ended it)."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")

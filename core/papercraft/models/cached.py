@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 from papercraft.errors import PapercraftError
 from papercraft.models.base import Completion, GenerationParams, Message, Model, PerplexityResult
-from papercraft.models.cache import Kind, ModelCache, cache_key, cacheable
+from papercraft.models.cache import CacheError, Kind, ModelCache, cache_key, cacheable
 
 T = TypeVar("T")
 
@@ -19,6 +20,9 @@ class CachedModel(Model):
     ``cached=True``. Sampled calls without a seed bypass the cache. Keys need only the
     model's ``model_id``, ``attention`` and ``cache_scope``, so with a LazyModel inside
     (``resolve.open_model``) a hit never loads the model.
+
+    A cache that cannot be used (a damaged file, a full disk) never fails a call: one
+    warning on stderr, then this model goes on without the cache.
     """
 
     def __init__(
@@ -29,6 +33,8 @@ class CachedModel(Model):
         self.model_id = model.model_id
         self.attention = attention if attention is not None else model.attention
         self.scope: str | None = getattr(model, "cache_scope", None)
+        self.cache_failure: CacheError | None = None
+        """The error that turned the cache off for this model, if any."""
 
     @property
     def context_length(self) -> int | None:
@@ -46,6 +52,31 @@ class CachedModel(Model):
             scope=self.scope,
         )
 
+    @property
+    def cache_enabled(self) -> bool:
+        """False once the cache failed (this model then forwards every call)."""
+        return self.cache_failure is None
+
+    def _disable(self, exc: CacheError) -> None:
+        if self.cache_failure is None:
+            self.cache_failure = exc
+            print(f"Warning: {exc}; going on without the cache.", file=sys.stderr, flush=True)
+
+    def _lookup(self, keys: Sequence[str]) -> dict[str, Completion]:
+        if self.cache_failure is None:
+            try:
+                return self.cache.get_many(keys)
+            except CacheError as exc:
+                self._disable(exc)
+        return {}
+
+    def _store(self, kind: Kind, new: dict[str, Completion]) -> None:
+        if self.cache_failure is None:
+            try:
+                self.cache.put_many((k, self.model_id, kind, c) for k, c in new.items())
+            except CacheError as exc:
+                self._disable(exc)
+
     def _cached_batch(
         self,
         kind: Kind,
@@ -56,7 +87,7 @@ class CachedModel(Model):
         if not cacheable(params):
             return forward(list(inputs))
         keys = [self.key(kind, item, params) for item in inputs]
-        found = self.cache.get_many(keys)
+        found = self._lookup(keys)
         missing: dict[str, T] = {}
         for key, item in zip(keys, inputs, strict=True):
             if key not in found and key not in missing:
@@ -69,7 +100,7 @@ class CachedModel(Model):
                     f"for {len(missing)} inputs"
                 )
             new = dict(zip(missing, fresh, strict=True))
-            self.cache.put_many((k, self.model_id, kind, c) for k, c in new.items())
+            self._store(kind, new)
             found = {**found, **new}
         return [found[key] for key in keys]
 
@@ -91,7 +122,8 @@ class CachedModel(Model):
         """The cached answer to one conversation, or None (counts as a hit or a miss)."""
         if not cacheable(params):
             return None
-        return self.cache.get(self.key("chat", messages, params))
+        key = self.key("chat", messages, params)
+        return self._lookup([key]).get(key)
 
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
         """A hit is yielded whole; a miss is streamed and stored once the stream is complete.
@@ -111,7 +143,7 @@ class CachedModel(Model):
             completion = Completion(
                 text="".join(pieces), model=self.model_id, extra={"streamed": True}
             )
-            self.cache.put(self.key("chat", messages, params), self.model_id, "chat", completion)
+            self._store("chat", {self.key("chat", messages, params): completion})
 
     def perplexity(self, text: str) -> PerplexityResult:
         """Not cached: forwarded to the wrapped model."""

