@@ -176,6 +176,13 @@ def serve_command(
         False, "--cache", help="Answer repeated greedy/seeded requests from the cache."
     ),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+    request_timeout: float = typer.Option(
+        300.0, "--request-timeout", min=0.001,
+        help="Seconds a request may take (queueing included) before it is cancelled with a 504.",
+    ),
+    max_body_mb: float = typer.Option(
+        4.0, "--max-body-mb", min=0.001, help="Largest request body in MiB (413 beyond it).",
+    ),
 ) -> None:
     """Serve a model over an OpenAI-compatible HTTP API (/v1/chat/completions, ...)."""
     from papercraft.models.server import LOOPBACK, require_serve_extras, serve
@@ -200,7 +207,8 @@ def serve_command(
     typer.echo(f"papercraft: serving {model_id} at http://{shown}:{port}/v1", err=True)
     try:
         serve(model, model_id, host=host, port=port, max_tokens_cap=max_tokens_cap,
-              log_level=log_level)
+              log_level=log_level, request_timeout=request_timeout,
+              max_body_bytes=int(max_body_mb * 1024 * 1024))
     finally:
         model.close()
 

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import contextvars
+import math
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypedDict
+
+from papercraft.errors import PapercraftError
+
+SEED_MIN = -(2**63)
+"""The smallest seed (torch.Generator.manual_seed takes signed or unsigned 64-bit values)."""
+SEED_MAX = 2**64 - 1
+"""The largest seed."""
 
 
 class Message(TypedDict):
@@ -29,12 +40,14 @@ class GenerationParams:
     def __post_init__(self) -> None:
         if self.max_tokens < 1:
             raise ValueError("max_tokens must be at least 1")
-        if self.temperature < 0:
-            raise ValueError("temperature must be >= 0")
+        if not (math.isfinite(self.temperature) and self.temperature >= 0):
+            raise ValueError("temperature must be a finite number >= 0")
         if not 0 < self.top_p <= 1:
             raise ValueError("top_p must be in (0, 1]")
         if self.top_k < 0:
             raise ValueError("top_k must be >= 0")
+        if self.seed is not None and not SEED_MIN <= self.seed <= SEED_MAX:
+            raise ValueError(f"seed must be a 64-bit integer, in [{SEED_MIN}, {SEED_MAX}]")
 
     @property
     def greedy(self) -> bool:
@@ -49,6 +62,43 @@ class GenerationParams:
             data["seed"] = None
             data["top_p"] = data["top_k"] = None
         return data
+
+
+class ModelInputError(PapercraftError):
+    """An input the model cannot take (longer than its context, empty): the caller's mistake."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, code: str | None = None, param: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.param = param
+
+
+class GenerationCancelled(Exception):
+    """Generation stopped early because its caller gave up (client gone, deadline passed)."""
+
+
+_cancel_event: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
+    "papercraft_cancel_event", default=None
+)
+
+
+@contextmanager
+def cancel_on(event: threading.Event) -> Iterator[None]:
+    """Within the block, :func:`check_cancelled` raises once ``event`` is set."""
+    token = _cancel_event.set(event)
+    try:
+        yield
+    finally:
+        _cancel_event.reset(token)
+
+
+def check_cancelled() -> None:
+    """Raise GenerationCancelled if the caller gave up; backends call it once per token."""
+    event = _cancel_event.get()
+    if event is not None and event.is_set():
+        raise GenerationCancelled("generation cancelled: the caller gave up")
 
 
 @dataclass

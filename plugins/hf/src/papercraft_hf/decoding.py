@@ -52,6 +52,23 @@ def pick_next(
         return _sample(logits, params, generator)
 
 
+def scaled_scores(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``logits / temperature`` shifted so that each row's best score is 0 (float32).
+
+    Valid for every temperature > 0: the shift keeps a tiny temperature from overflowing
+    the best scores to inf (softmax would then give NaN); below float32's normal range the
+    division runs in float64, where the temperature itself does not round to 0. Scores are
+    then 0 for the best tokens and finite or -inf for the others, never NaN.
+    """
+    scores = logits.float()
+    scores = scores - scores.amax(dim=-1, keepdim=True)
+    if temperature == 1.0:
+        return scores
+    if temperature >= torch.finfo(torch.float32).tiny:
+        return scores / temperature
+    return (scores.double() / temperature).float()
+
+
 def _sample(
     logits: torch.Tensor, params: GenerationParams, generator: torch.Generator
 ) -> torch.Tensor:
@@ -61,7 +78,7 @@ def _sample(
     widens a top-n set until it holds the nucleus, and the draw inverts the cumulative
     distribution with one uniform number per row.
     """
-    scores = logits.float() / params.temperature
+    scores = scaled_scores(logits, params.temperature)
     vocab = scores.shape[-1]
     index: torch.Tensor | None = None
     if 0 < params.top_k < vocab:

@@ -23,7 +23,9 @@ from papercraft.models.base import (
     GenerationParams,
     Message,
     Model,
+    ModelInputError,
     PerplexityResult,
+    check_cancelled,
 )
 from papercraft_hf.decoding import TextTracker, new_generator, pick_next
 
@@ -98,8 +100,9 @@ class HFModel(Model):
     # ------------------------------------------------------------ prompts
     def _chat_ids(self, messages: Sequence[Message]) -> list[int]:
         if not getattr(self.tokenizer, "chat_template", None):
-            raise PapercraftError(
-                f"model {self.model_id!r} has no chat template; use raw completion instead"
+            raise ModelInputError(
+                f"model {self.model_id!r} has no chat template; use raw completion instead",
+                code="chat_not_supported",
             )
         encoded = self.tokenizer.apply_chat_template(
             [dict(m) for m in messages], add_generation_prompt=True, return_dict=True
@@ -111,14 +114,15 @@ class HFModel(Model):
         if not ids and self.tokenizer.bos_token_id is not None:
             ids = [self.tokenizer.bos_token_id]
         if not ids:
-            raise PapercraftError("cannot continue an empty prompt")
+            raise ModelInputError("cannot continue an empty prompt", param="prompt")
         return ids
 
     def _check_length(self, index: int, ids: Sequence[int]) -> None:
         if len(ids) >= self.context_length:
-            raise PapercraftError(
+            raise ModelInputError(
                 f"prompt {index} has {len(ids)} tokens; {self.model_id} reads at most "
-                f"{self.context_length - 1} (context {self.context_length})"
+                f"{self.context_length - 1} (context {self.context_length})",
+                code="context_length_exceeded",
             )
 
     # --------------------------------------------------------- decoding
@@ -141,7 +145,11 @@ class HFModel(Model):
 
     def _steps(self, prompts: Sequence[Sequence[int]], params: GenerationParams
                ) -> Iterator[list[_Row]]:
-        """Decode one batch; yields the rows after every step (finished rows keep their state)."""
+        """Decode one batch; yields the rows after every step (finished rows keep their state).
+
+        Before each forward pass it calls :func:`check_cancelled`, so a caller that gives up
+        (the server's client left or its deadline passed) stops the loop within one token.
+        """
         rows = [
             _Row(TextTracker(self.tokenizer, params.stop), len(ids),
                  min(params.max_tokens, self.context_length - len(ids)))
@@ -162,6 +170,7 @@ class HFModel(Model):
         # every step (transformers then relies on is_causal, with the same result).
         padded = bool((mask == 0).any())
         with torch.inference_mode():
+            check_cancelled()
             logits = self._forward(input_ids, mask if padded else None, positions, cache)
             while True:
                 next_ids = pick_next(logits, params, generator)
@@ -187,6 +196,7 @@ class HFModel(Model):
                     active = [active[j] for j in keep]
                 mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=1)
                 positions = positions[:, -1:] + 1
+                check_cancelled()
                 logits = self._forward(next_ids[:, None], mask if padded else None, positions,
                                        cache)
 
