@@ -174,6 +174,7 @@ def test_resume_refuses_samples_the_subset_would_not_take(tmp_path: Path) -> Non
                                                               model="constant", limit=2), run,
                                resume=True)
     assert again.pending == []
+    again.close()  # nothing to run: give the folder's lock back
     with pytest.raises(PapercraftError, match="would not evaluate") as info:
         Evaluation.prepare(Groups(), RunSettings(benchmark="groups", model="constant", limit=2),
                            run, resume=True)
