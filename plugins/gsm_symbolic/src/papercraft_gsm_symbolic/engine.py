@@ -10,6 +10,12 @@ the members that meet the conditions checkable at that line. When no member does
 ``k``-draw fails :data:`K_DRAW_TRIES` times), the whole instance starts again. After
 :data:`MAX_RESTARTS` restarts or :data:`MAX_EVALUATIONS` condition checks the template is
 reported as unsatisfiable.
+
+Limits: drawing one instance, and rendering it, each run under a :data:`MAX_SECONDS` deadline
+that the evaluator checks *inside* every expression (see ``safe_eval``); each variable may
+hold at most :data:`MAX_ENV_BYTES` (all of an instance's variables together too) nested at
+most ``MAX_DEPTH`` deep; a rendered question or answer is at most ``MAX_TEXT`` characters.
+Past a limit the template gets one :class:`TemplateError` saying which.
 """
 
 from __future__ import annotations
@@ -30,10 +36,15 @@ from papercraft_gsm_symbolic.safe_eval import (
     Env,
     Expression,
     ExpressionError,
+    time_limit,
 )
 from papercraft_gsm_symbolic.template import Condition, InitLine, Template, TemplateError
 from papercraft_gsm_symbolic.values import (
+    MAX_TEXT,
+    TooLarge,
     Worded,
+    brief,
+    footprint,
     format_number,
     is_number,
     numbers_equal,
@@ -49,7 +60,9 @@ MAX_RESTARTS = 50_000
 MAX_EVALUATIONS = 2_000_000
 """Condition checks for one instance before the template is reported unsatisfiable."""
 MAX_SECONDS = 60.0
-"""Wall-clock seconds for one instance (a guard against conditions that are slow to check)."""
+"""Wall-clock seconds for one instance, checked inside every evaluation too."""
+MAX_ENV_BYTES = 8 * 2**20
+"""Bytes the variables of one instance may hold (each one and all together)."""
 
 
 @dataclass
@@ -100,6 +113,8 @@ class _Search:
         self.evaluations = 0
         self.failures: Counter[str] = Counter()
         self.problems: Counter[str] = Counter()
+        self.sizes: dict[str, int] = {}
+        """Bytes held by each variable of the instance being drawn."""
 
     def holds(self, conditions: Sequence[Condition], env: Env) -> bool:
         for condition in conditions:
@@ -143,22 +158,37 @@ def _convert(line: InitLine, position: int, value: Any, template: Template) -> A
     if isinstance(value, bool) or not is_number(value):
         raise TemplateError(
             template.path,
-            f"${line.targets[position]} must be a number, got {value!r} ({line.source!r})",
+            f"${line.targets[position]} must be a number, got {brief(value)} "
+            f"({line.source!r})",
         )
     return value
 
 
-def _assign(line: InitLine, value: Any, env: Env, template: Template) -> None:
+def _store(name: str, value: Any, env: Env, sizes: dict[str, int], line: InitLine,
+           template: Template) -> None:
+    """Bind ``name`` after checking what it holds against MAX_ENV_BYTES and MAX_DEPTH."""
+    sizes.pop(name, None)
+    left = MAX_ENV_BYTES - sum(sizes.values())
+    try:
+        sizes[name] = footprint(value, left)
+    except TooLarge as exc:
+        raise TemplateError(template.path, f"#init {line.source!r}: {name} would hold a "
+                            f"{exc} (limit {MAX_ENV_BYTES // 2**20} MiB per instance)") from None
+    env[name] = value
+
+
+def _assign(line: InitLine, value: Any, env: Env, template: Template,
+            sizes: dict[str, int]) -> None:
     if len(line.targets) == 1:
-        env[line.targets[0]] = _convert(line, 0, value, template)
+        _store(line.targets[0], _convert(line, 0, value, template), env, sizes, line, template)
         return
     if not isinstance(value, (tuple, list)) or len(value) != len(line.targets):
         raise TemplateError(
             template.path,
-            f"{line.source!r}: cannot unpack {value!r} into {len(line.targets)} names",
+            f"{line.source!r}: cannot unpack {brief(value)} into {len(line.targets)} names",
         )
     for position, (name, item) in enumerate(zip(line.targets, value, strict=True)):
-        env[name] = _convert(line, position, item, template)
+        _store(name, _convert(line, position, item, template), env, sizes, line, template)
 
 
 def _evaluate(expr: Expression, env: Env, template: Template, where: str) -> Any:
@@ -187,7 +217,8 @@ def _domain(line: InitLine, env: Env, template: Template) -> tuple[str, Any]:
         assert line.population is not None
         population = _evaluate(line.population, env, template, where)
         if not isinstance(population, (list, tuple, range, str)):
-            raise TemplateError(template.path, f"{where}: sample needs a list, got {population!r}")
+            raise TemplateError(template.path,
+                                f"{where}: sample needs a list, got {brief(population)}")
         return "one", population
     if line.draw is not None:
         return "k", None
@@ -201,30 +232,34 @@ def _bind(line: InitLine, checks: list[Condition], env: Env, rng: random.Random,
           search: _Search, template: Template) -> bool:
     kind, value = _domain(line, env, template)
     if kind == "value":
-        _assign(line, value, env, template)
+        _assign(line, value, env, template, search.sizes)
         return search.holds(checks, env)
     if kind == "k":
         for _ in range(K_DRAW_TRIES):
             drawn = _evaluate(line.expr, env, template, f"#init {line.source!r}")
-            _assign(line, drawn, env, template)
+            _assign(line, drawn, env, template, search.sizes)
             if search.holds(checks, env):
                 return True
             if search.exhausted():
                 return False
         return False
     population: Sequence[Any] = value
-    size = len(population)
+    try:
+        size = len(population)
+    except OverflowError:
+        raise TemplateError(template.path, f"#init {line.source!r}: the list is too long to "
+                            "draw from") from None
     if size == 0:
         raise ArithmeticProblem(f"{line.source!r} draws from an empty list")
     if not checks:
-        _assign(line, population[rng.randrange(size)], env, template)
+        _assign(line, population[rng.randrange(size)], env, template, search.sizes)
         return True
     for _ in range(QUICK_TRIES):
-        _assign(line, population[rng.randrange(size)], env, template)
+        _assign(line, population[rng.randrange(size)], env, template, search.sizes)
         if search.holds(checks, env):
             return True
     for index in _random_order(rng, size):
-        _assign(line, population[index], env, template)
+        _assign(line, population[index], env, template, search.sizes)
         if search.holds(checks, env):
             return True
         if search.exhausted():
@@ -238,6 +273,10 @@ def _bind(line: InitLine, checks: list[Condition], env: Env, rng: random.Random,
     return False
 
 
+_RANDOM = frozenset({"sample", "sample_sequential", "shuffle_list", "np.random.randint"})
+"""Helpers whose result changes from draw to draw."""
+
+
 def _self_contained(line: InitLine, checks: list[Condition]) -> bool:
     """True when a failed scan of ``line`` proves the template unsatisfiable."""
     if line.names or line.expr.calls & {"shuffle_list", "np.random.randint"}:
@@ -247,6 +286,11 @@ def _self_contained(line: InitLine, checks: list[Condition]) -> bool:
 
 def sample_values(template: Template, rng: random.Random) -> Env:
     """Values for every variable that meet every condition; raises TemplateError."""
+    with time_limit(MAX_SECONDS):
+        return _sample_values(template, rng)
+
+
+def _sample_values(template: Template, rng: random.Random) -> Env:
     search = _Search(template)
     if template.constant_checks and not search.holds(template.constant_checks, {RNG_KEY: rng}):
         raise TemplateError(template.path, f"condition {search.failures.most_common(1)[0][0]!r} "
@@ -255,6 +299,8 @@ def sample_values(template: Template, rng: random.Random) -> Env:
     while restarts < MAX_RESTARTS and not search.exhausted():
         restarts += 1
         env: Env = {RNG_KEY: rng}
+        search.sizes = {}
+        line = None
         try:
             for line, checks in zip(template.init, template.checks, strict=True):
                 if not _bind(line, checks, env, rng, search, template):
@@ -262,18 +308,31 @@ def sample_values(template: Template, rng: random.Random) -> Env:
             else:
                 return env
         except ArithmeticProblem as exc:
+            if line is not None and not line.names and not line.expr.calls & _RANDOM:
+                raise TemplateError(template.path, f"#init {line.source!r}: {exc}") from None
             search.problems[str(exc)] += 1
     raise TemplateError(template.path, search.reason(restarts))
 
 
 # ----------------------------------------------------------------- rendering
+def _shown(value: Any, in_question: bool, used: int, template: Template, where: str) -> str:
+    """``show(value)`` within what is left of MAX_TEXT; TemplateError past it."""
+    try:
+        return show(value, in_question=in_question, limit=max(MAX_TEXT - used, 0))
+    except TooLarge as exc:
+        raise TemplateError(template.path, f"{where}: {exc}") from None
+
+
 def render_question(template: Template, env: Env) -> str:
     """The question with each slot showing its variable (a worded number shows its words)."""
     out: list[str] = []
-    last = 0
+    used = last = 0
     for slot in template.slots:
         out.append(template.body[last:slot.start])
-        out.append(show(env[slot.name], in_question=True))
+        used += len(out[-1])
+        out.append(_shown(env[slot.name], True, used, template,
+                          f"question slot {{{slot.name},...}}"))
+        used += len(out[-1])
         last = slot.end
     out.append(template.body[last:])
     return "".join(out).strip()
@@ -282,16 +341,21 @@ def render_question(template: Template, env: Env) -> str:
 def render_answer(template: Template, env: Env) -> str:
     """``answer_annotated`` with every ``{expression}`` evaluated (numbers as printed)."""
     out: list[str] = []
-    for part in template.answer_parts:
-        if isinstance(part, str):
-            out.append(part)
-            continue
-        try:
-            value = part(env)
-        except ExpressionError as exc:
-            raise TemplateError(template.path, f"answer_annotated {{{part.source}}}: {exc}") \
-                from None
-        out.append(show(value, in_question=False))
+    used = 0
+    with time_limit(MAX_SECONDS):
+        for part in template.answer_parts:
+            if isinstance(part, str):
+                out.append(part)
+                used += len(part)
+                continue
+            try:
+                value = part(env)
+            except ExpressionError as exc:
+                raise TemplateError(template.path,
+                                    f"answer_annotated {{{part.source}}}: {exc}") from None
+            out.append(_shown(value, False, used, template,
+                              f"answer_annotated {{{part.source}}}"))
+            used += len(out[-1])
     return "".join(out).strip()
 
 
@@ -302,12 +366,13 @@ def _answer_value(template: Template, env: Env, label: str) -> Any:
     except ExpressionError as exc:
         raise TemplateError(template.path, f"{label}: #answer: {exc}") from None
     if isinstance(value, bool) or not is_number(value):
-        raise TemplateError(template.path, f"{label}: #answer is not a number: {value!r}")
+        raise TemplateError(template.path,
+                            f"{label}: #answer is not a number: {brief(value)}")
     if isinstance(final, bool) or not is_number(final) or not numbers_equal(value, final):
         raise TemplateError(
             template.path,
             f"{label}: #answer gives {format_number(value)} but answer_annotated ends with "
-            f"#### {show(final, in_question=False)}",
+            f"#### {_shown(final, False, 0, template, '#answer')[:200]}",
         )
     return value
 
@@ -316,7 +381,8 @@ def make_instance(template: Template, env: Env, index: int | None,
                   question: str | None = None) -> Instance:
     """Render an instance from bound values; checks #answer against the final '####'."""
     label = "original values" if index is None else f"instance {index}"
-    target = _answer_value(template, env, label)
+    with time_limit(MAX_SECONDS):
+        target = _answer_value(template, env, label)
     values = {k: v for k, v in env.items() if k != RNG_KEY}
     return Instance(
         template=template,
@@ -396,6 +462,11 @@ def original_values(template: Template) -> Env:
     Raises ValueError when a slot's text cannot be read as its variable's value or no value
     of an unshown variable meets the conditions.
     """
+    with time_limit(MAX_SECONDS):
+        return _original_values(template)
+
+
+def _original_values(template: Template) -> Env:
     shown = template.shown
     env: Env = {}
     for line in template.init:

@@ -13,9 +13,19 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from papercraft_gsm_symbolic.safe_eval import MAX_SEQUENCE, Function, LimitError
+from papercraft_gsm_symbolic.safe_eval import (
+    MAX_SEQUENCE,
+    Function,
+    LimitError,
+    charge,
+    charge_items,
+    fits,
+    tick,
+)
 from papercraft_gsm_symbolic.values import (
+    MAX_DEPTH,
     ShownFraction,
+    brief,
     format_frac,
     is_integral,
     number,
@@ -34,7 +44,7 @@ def _whole(value: Any, what: str) -> int:
         return value
     if isinstance(value, (float, Fraction)) and is_integral(value):
         return int(round(value))
-    raise TypeError(f"{what} needs whole numbers, got {value!r}")
+    raise TypeError(f"{what} needs whole numbers, got {brief(value)}")
 
 
 def _sequence(value: Any, what: str) -> Sequence[Any]:
@@ -42,12 +52,17 @@ def _sequence(value: Any, what: str) -> Sequence[Any]:
         if len(value) > MAX_SEQUENCE and not isinstance(value, range):
             raise LimitError(f"{what}: sequence longer than {MAX_SEQUENCE}")
         return value
-    raise TypeError(f"{what} needs a list, got {type(value).__name__} {value!r}")
+    raise TypeError(f"{what} needs a list, got {type(value).__name__} {brief(value)}")
 
 
-def _bounded(count: int, what: str) -> None:
-    if count > MAX_SEQUENCE:
-        raise LimitError(f"{what} would make {count} items (limit {MAX_SEQUENCE})")
+def _bounded(count: int, what: str, item_bytes: int = 0) -> None:
+    """Refuse (LimitError) or count a list of ``count`` items about to be built."""
+    charge_items(max(count, 0), what, item_bytes)
+
+
+def _int_bytes(*ends: int) -> int:
+    """Bytes of one int between ``ends`` (what materializing a range of them costs)."""
+    return 28 + max(abs(e).bit_length() for e in ends) // 8
 
 
 def range_(*args: Any) -> range:
@@ -65,6 +80,7 @@ def sample(rng: random.Random, population: Any, k: Any = None) -> Any:
     if k is None:
         return seq[rng.randrange(len(seq))]
     count = _whole(k, "sample")
+    _bounded(count, "sample")
     if not 0 <= count <= len(seq):
         raise ValueError(f"sample of {count} from a list of {len(seq)}")
     return tuple(rng.sample(seq, count))
@@ -74,6 +90,7 @@ def sample_sequential(rng: random.Random, population: Any, k: Any) -> tuple[Any,
     """``k`` consecutive items (in list order, no wrap-around) from a uniform start."""
     seq = _sequence(population, "sample_sequential")
     count = _whole(k, "sample_sequential")
+    _bounded(count, "sample_sequential")
     if not 0 < count <= len(seq):
         raise ValueError(f"sample_sequential of {count} from a list of {len(seq)}")
     start = rng.randrange(len(seq) - count + 1)
@@ -82,10 +99,11 @@ def sample_sequential(rng: random.Random, population: Any, k: Any) -> tuple[Any,
 
 def shuffle_list(rng: random.Random, items: Any) -> list[Any]:
     """A shuffled copy."""
-    seq = list(_sequence(items, "shuffle_list")) if not isinstance(items, range) else None
-    if seq is None:
-        _bounded(len(items), "shuffle_list")
-        seq = list(items)
+    if isinstance(items, range):
+        _bounded(len(items), "shuffle_list", _int_bytes(items.start, items.stop))
+    else:
+        _bounded(len(_sequence(items, "shuffle_list")), "shuffle_list")
+    seq = list(items)
     rng.shuffle(seq)
     return seq
 
@@ -93,15 +111,17 @@ def shuffle_list(rng: random.Random, items: Any) -> list[Any]:
 def list_(items: Any = ()) -> list[Any]:
     """A list of the items (a range, tuple or list)."""
     if isinstance(items, range):
-        _bounded(len(items), "list")
+        _bounded(len(items), "list", _int_bytes(items.start, items.stop))
         return list(items)
-    return list(_sequence(items, "list"))
+    seq = _sequence(items, "list")
+    _bounded(len(seq), "list")
+    return list(seq)
 
 
 def numbers_within(low: Any, high: Any) -> list[int]:
     """The whole numbers from ``low`` to ``high``, both included."""
     a, b = _whole(low, "numbers_within"), _whole(high, "numbers_within")
-    _bounded(b - a + 1, "numbers_within")
+    _bounded(b - a + 1, "numbers_within", _int_bytes(a, b))
     return list(range(a, b + 1))
 
 
@@ -110,7 +130,7 @@ def _arange_count(start: float, stop: float, step: float, what: str) -> int:
         raise ValueError(f"{what}: step is zero")
     count = math.ceil((stop - start) / step)
     count = max(count, 0)
-    _bounded(count, what)
+    _bounded(count, what, 32)
     return count
 
 
@@ -127,6 +147,7 @@ def np_arange(start: Any, stop: Any = None, step: Any = 1) -> list[Any]:
         start, stop = 0, start
     count = _arange_count(start, stop, step, "np.arange")
     if all(isinstance(v, int) for v in (start, stop, step)):
+        charge(count * _int_bytes(start, stop), "np.arange")
         return list(range(start, stop, step))
     return [float(start + i * step) for i in range(count)]
 
@@ -140,14 +161,17 @@ def np_random_randint(rng: random.Random, low: Any, high: Any = None, size: Any 
     if size is None:
         return rng.randrange(a, b)
     count = _whole(size, "randint")
-    _bounded(count, "np.random.randint")
+    _bounded(count, "np.random.randint", _int_bytes(a, b))
     return [rng.randrange(a, b) for _ in range(count)]
 
 
-def fix_floats(value: Any) -> Any:
+def fix_floats(value: Any, _depth: int = 0) -> Any:
     """Floats rounded to 8 decimals (``0.1*3`` -> ``0.3``); lists element by element."""
     if isinstance(value, (list, tuple)):
-        return [fix_floats(v) for v in value]
+        if _depth >= MAX_DEPTH:
+            raise LimitError(f"fix_floats: lists nested deeper than {MAX_DEPTH} levels")
+        charge(8 * len(value), "fix_floats")
+        return [fix_floats(v, _depth + 1) for v in value]
     if isinstance(value, float):
         return round(value, FIX_FLOATS_DIGITS)
     return value
@@ -163,7 +187,7 @@ def divides(a: Any, b: Any) -> bool:
     if b == 0:
         return False
     if isinstance(a, (int, Fraction)) and isinstance(b, (int, Fraction)):
-        return a % b == 0
+        return fits(a) % fits(b) == 0
     return is_integral(a / b)
 
 
@@ -179,35 +203,58 @@ def round_(value: Any, digits: Any = None) -> Any:
     d = _whole(digits, "round")
     if abs(d) > 15:
         raise LimitError("round: at most 15 digits")
-    result = round(value, d)
+    result = round(fits(value), d)
     return float(result) if isinstance(result, Fraction) else result
 
 
 def fraction(a: Any, b: Any = None) -> ShownFraction:
     """An exact fraction, printed ``a/b`` (floats through their decimal form: 0.1 -> 1/10)."""
-    value = to_fraction(a) if b is None else to_fraction(a) / to_fraction(b)
+    value = fits(to_fraction(a) if b is None else fits(to_fraction(a)) / fits(to_fraction(b)))
     return ShownFraction(value.numerator, value.denominator)
 
 
 def _reduce(values: Any, what: str) -> list[Any]:
     if isinstance(values, range):
-        _bounded(len(values), what)
+        _bounded(len(values), what, _int_bytes(values.start, values.stop))
+    else:
+        _bounded(len(_sequence(values, what)), what)
     return [number(v) for v in _sequence(values, what)]
+
+
+def _extreme(args: tuple[Any, ...], what: str, smallest: bool) -> Any:
+    items = _reduce(args[0], what) if len(args) == 1 else [number(a) for a in args]
+    if not items:
+        raise ValueError(f"{what} of an empty list")
+    best = None
+    for i, item in enumerate(items):
+        if not i % 256:
+            tick()
+        if isinstance(item, (list, tuple)):
+            raise TypeError(f"{what} compares numbers or words, got {brief(item)}")
+        fits(item)
+        if best is None or (item < best if smallest else item > best):
+            best = item
+    return best
 
 
 def min_(*args: Any) -> Any:
     """Smallest of the arguments (or of one list)."""
-    return min(_reduce(args[0], "min") if len(args) == 1 else args)
+    return _extreme(args, "min", smallest=True)
 
 
 def max_(*args: Any) -> Any:
     """Largest of the arguments (or of one list)."""
-    return max(_reduce(args[0], "max") if len(args) == 1 else args)
+    return _extreme(args, "max", smallest=False)
 
 
 def sum_(values: Any) -> Any:
     """Sum of a list."""
-    return sum(_reduce(values, "sum"))
+    total: Any = 0
+    for i, item in enumerate(_reduce(values, "sum")):
+        if not i % 256:
+            tick()
+        total = fits(total + fits(item))
+    return total
 
 
 def len_(values: Any) -> int:

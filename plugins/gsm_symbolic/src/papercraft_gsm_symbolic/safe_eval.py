@@ -13,18 +13,28 @@ names starting with ``_`` (dunders), keyword or starred arguments, lambdas, comp
 f-strings, walrus, bit operations. Refused when evaluated: ``**`` results over
 :data:`MAX_INT_BITS` bits, exponents over :data:`MAX_EXPONENT`, sequences longer than
 :data:`MAX_SEQUENCE`, ``%`` on strings (printf formatting).
+
+Limits hold *during* an evaluation: every operand and result of arithmetic is an integer or
+fraction of at most :data:`MAX_INT_BITS` bits (checked before each operation, so no single
+C-level big-number operation can run long); each evaluation may allocate at most
+:data:`MAX_EVAL_BYTES` in lists and strings; and the deadline of :func:`time_limit` (else
+:data:`DEFAULT_SECONDS`) is checked at every operation, call and inside the helpers' loops.
+Sequences are compared element by element in Python (never one long C-level comparison).
 """
 
 from __future__ import annotations
 
 import ast
 import operator
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from papercraft_gsm_symbolic.values import Worded, number
+from papercraft_gsm_symbolic.values import TooLarge, Worded, number
 
 MAX_SOURCE = 2_000
 """Longest expression read (characters)."""
@@ -34,6 +44,10 @@ MAX_INT_BITS = 20_000
 """Largest integer (in bits) that ``**`` or ``*`` may produce."""
 MAX_EXPONENT = 10_000
 """Largest ``|exponent|`` for ``**`` (unless the base is 0, 1 or -1)."""
+MAX_EVAL_BYTES = 32 * 2**20
+"""Bytes of lists and strings one evaluation of an expression may build."""
+DEFAULT_SECONDS = 60.0
+"""Time limit of one evaluation when no :func:`time_limit` is in force."""
 
 RNG_KEY = " rng"
 """Key of the random generator in an evaluation environment (no template name can clash)."""
@@ -50,11 +64,85 @@ class LimitError(ExpressionError):
     """An expression that would build something too large (refused while evaluating)."""
 
 
+class TimeLimitError(LimitError):
+    """An evaluation that ran past its deadline."""
+
+
 class ArithmeticProblem(ExpressionError):
     """Division by zero, overflow, an empty range to sample from: the values, not the text.
 
     While sampling, a condition that raises this counts as not met.
     """
+
+
+# ------------------------------------------------------------------- budget
+@dataclass
+class _Budget:
+    deadline: float
+    seconds: float
+    bytes_left: int
+
+
+_DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("gsm_deadline", default=None)
+_BUDGET: ContextVar[_Budget | None] = ContextVar("gsm_budget", default=None)
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Evaluations inside stop with :class:`TimeLimitError` ``seconds`` from now (nests)."""
+    deadline = time.monotonic() + seconds
+    outer = _DEADLINE.get()
+    if outer is not None and outer[0] < deadline:
+        deadline, seconds = outer
+    token = _DEADLINE.set((deadline, seconds))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def _new_budget() -> _Budget:
+    limit = _DEADLINE.get()
+    if limit is None:
+        limit = (time.monotonic() + DEFAULT_SECONDS, DEFAULT_SECONDS)
+    return _Budget(limit[0], limit[1], MAX_EVAL_BYTES)
+
+
+def tick() -> None:
+    """Raise :class:`TimeLimitError` when the current evaluation is past its deadline."""
+    budget = _BUDGET.get()
+    if budget is not None and time.monotonic() > budget.deadline:
+        raise TimeLimitError(f"evaluation ran past the {budget.seconds:g} s time limit")
+
+
+def charge(nbytes: int, what: str) -> None:
+    """Count ``nbytes`` against the evaluation's allocation limit; LimitError past it."""
+    budget = _BUDGET.get()
+    left = (MAX_EVAL_BYTES if budget is None else budget.bytes_left) - nbytes
+    if left < 0:
+        raise LimitError(f"{what} would build more than {MAX_EVAL_BYTES // 2**20} MiB")
+    if budget is not None:
+        budget.bytes_left = left
+        tick()
+
+
+def charge_items(count: int, what: str, item_bytes: int = 0) -> None:
+    """Bound a sequence of ``count`` items (length and bytes) before it is built."""
+    if count > MAX_SEQUENCE:
+        raise LimitError(f"{what} would make {count} items (limit {MAX_SEQUENCE})")
+    charge(count * (8 + item_bytes), what)
+
+
+def fits(value: Any) -> Any:
+    """``value``, after checking that an integer or fraction has at most MAX_INT_BITS bits."""
+    if isinstance(value, int):
+        if value.bit_length() > MAX_INT_BITS:
+            raise LimitError(f"number too large (over {MAX_INT_BITS} bits)")
+    elif isinstance(value, Fraction) and (
+            value.numerator.bit_length() > MAX_INT_BITS
+            or value.denominator.bit_length() > MAX_INT_BITS):
+        raise LimitError(f"fraction too large (over {MAX_INT_BITS} bits)")
+    return value
 
 
 @dataclass(frozen=True)
@@ -79,17 +167,26 @@ class Expression:
     _fn: Closure = field(default=lambda env: None, repr=False, compare=False)
 
     def __call__(self, env: Env) -> Any:
+        token = _BUDGET.set(_new_budget())
         try:
             return self._fn(env)
         except ExpressionError:
             raise
-        except (ZeroDivisionError, OverflowError, ValueError, IndexError, ArithmeticError,
-                RecursionError) as exc:
+        except TooLarge as exc:
+            raise LimitError(str(exc)) from None
+        except RecursionError:
+            raise LimitError("values or expressions nested too deeply") from None
+        except MemoryError:
+            raise LimitError("out of memory") from None
+        except (ZeroDivisionError, OverflowError, ValueError, IndexError,
+                ArithmeticError) as exc:
             raise ArithmeticProblem(f"{type(exc).__name__}: {exc}") from None
         except TypeError as exc:
             raise ExpressionError(f"type error: {exc}") from None
         except KeyError as exc:
             raise ExpressionError(f"unknown name {exc.args[0]!r}") from None
+        finally:
+            _BUDGET.reset(token)
 
 
 # ----------------------------------------------------------------- operators
@@ -102,15 +199,21 @@ def _check_int_bits(value: Any) -> Any:
     return value
 
 
+def _charge_sequence(count: int, text: bool) -> None:
+    if count > MAX_SEQUENCE:
+        raise LimitError(f"sequence longer than {MAX_SEQUENCE}")
+    charge(count * (4 if text else 8), "a string" if text else "a list")
+
+
 def _add(a: Any, b: Any) -> Any:
     a, b = number(a), number(b)
     if isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES):
-        if len(a) + len(b) > MAX_SEQUENCE:
-            raise LimitError(f"sequence longer than {MAX_SEQUENCE}")
-        if isinstance(a, str) or isinstance(b, str):
+        text = isinstance(a, str) or isinstance(b, str)
+        _charge_sequence(len(a) + len(b), text)
+        if text:
             return a + b
         return list(a) + list(b)
-    return a + b
+    return fits(fits(a) + fits(b))
 
 
 def _mul(a: Any, b: Any) -> Any:
@@ -119,13 +222,12 @@ def _mul(a: Any, b: Any) -> Any:
         seq, times = (a, b) if isinstance(a, _SEQUENCES) else (b, a)
         if not isinstance(times, int) or isinstance(times, bool):
             raise TypeError(f"cannot repeat a sequence {type(times).__name__} times")
-        if len(seq) * max(times, 0) > MAX_SEQUENCE:
-            raise LimitError(f"sequence longer than {MAX_SEQUENCE}")
+        _charge_sequence(len(seq) * max(times, 0), isinstance(seq, str))
         return seq * times
     if isinstance(a, int) and isinstance(b, int):
         if a.bit_length() + b.bit_length() > MAX_INT_BITS:
             raise LimitError(f"result too large (over {MAX_INT_BITS} bits)")
-    return a * b
+    return fits(fits(a) * fits(b))
 
 
 def _bits(value: Any) -> int:
@@ -141,6 +243,8 @@ def _pow(a: Any, b: Any) -> Any:
     for v in (a, b):
         if isinstance(v, _SEQUENCES) or isinstance(v, bool):
             raise TypeError(f"** needs numbers, got {type(v).__name__}")
+    fits(a)
+    fits(b)
     if a not in (0, 1, -1):
         if abs(b) > MAX_EXPONENT:
             raise LimitError(f"exponent {b} is larger than {MAX_EXPONENT}")
@@ -156,14 +260,31 @@ def _mod(a: Any, b: Any) -> Any:
     a, b = number(a), number(b)
     if isinstance(a, _SEQUENCES):
         raise TypeError("% is arithmetic only (no string formatting)")
-    return a % b
+    return fits(fits(a) % fits(b))
 
 
 def _numeric(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     def apply(a: Any, b: Any) -> Any:
-        return op(number(a), number(b))
+        return fits(op(fits(number(a)), fits(number(b))))
 
     return apply
+
+
+def _order(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    """``<``-like comparison; sequences compared item by item in Python (time-checked)."""
+
+    def compare(a: Any, b: Any) -> bool:
+        a, b = number(a), number(b)
+        if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and type(a) is type(b):
+            for i, (x, y) in enumerate(zip(a, b, strict=False)):
+                if not i % 1024:
+                    tick()
+                if not _same(x, y):
+                    return compare(x, y)
+            return bool(op(len(a), len(b)))
+        return bool(op(fits(a), fits(b)))
+
+    return compare
 
 
 def _contains(item: Any, container: Any) -> bool:
@@ -174,13 +295,34 @@ def _contains(item: Any, container: Any) -> bool:
         return isinstance(item, int) and item in container
     if isinstance(container, str):
         return isinstance(item, str) and item in container
-    return any(_eq(item, member) for member in container)
+    for i, member in enumerate(container):
+        if not i % 1024:
+            tick()
+        if _eq(item, member):
+            return True
+    return False
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Python's ``==``, but nested lists and tuples walked in Python (time-checked)."""
+    if a is b:
+        return True
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        if type(a) is not type(b) or len(a) != len(b):
+            return False
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if not i % 1024:
+                tick()
+            if not _same(x, y):
+                return False
+        return True
+    return bool(a == b)
 
 
 def _eq(a: Any, b: Any) -> bool:
     if isinstance(a, Worded) and isinstance(b, Worded):
         return a == b
-    return number(a) == number(b)
+    return _same(number(a), number(b))
 
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
@@ -196,17 +338,17 @@ _BINARY: dict[type, Callable[[Any, Any], Any]] = {
 _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
     ast.Eq: _eq,
     ast.NotEq: lambda a, b: not _eq(a, b),
-    ast.Lt: _numeric(operator.lt),
-    ast.LtE: _numeric(operator.le),
-    ast.Gt: _numeric(operator.gt),
-    ast.GtE: _numeric(operator.ge),
+    ast.Lt: _order(operator.lt),
+    ast.LtE: _order(operator.le),
+    ast.Gt: _order(operator.gt),
+    ast.GtE: _order(operator.ge),
     ast.In: _contains,
     ast.NotIn: lambda a, b: not _contains(a, b),
 }
 
 _UNARY: dict[type, Callable[[Any], Any]] = {
-    ast.USub: lambda v: -number(v),
-    ast.UAdd: lambda v: +number(v),
+    ast.USub: lambda v: -fits(number(v)),
+    ast.UAdd: lambda v: +fits(number(v)),
     ast.Not: lambda v: not v,
 }
 
@@ -215,7 +357,10 @@ def _index(value: Any, key: Any) -> Any:
     if isinstance(value, Worded):
         value = value.as_tuple()
     if isinstance(key, slice):
-        return value[key]
+        part = value[key]
+        if not isinstance(part, range):
+            _charge_sequence(len(part), isinstance(part, str))
+        return part
     key = number(key)
     if isinstance(key, float) and key.is_integer():
         key = int(key)
@@ -283,7 +428,13 @@ class _Compiler:
         if op is None:
             raise ExpressionError(f"operator {_describe(node.op)} is not allowed")
         left, right = self.compile(node.left), self.compile(node.right)
-        return lambda env: op(left(env), right(env))
+
+        def binop(env: Env) -> Any:
+            a, b = left(env), right(env)
+            tick()
+            return op(a, b)
+
+        return binop
 
     def _c_UnaryOp(self, node: ast.UnaryOp) -> Closure:
         op = _UNARY.get(type(node.op))
@@ -327,6 +478,7 @@ class _Compiler:
         rest = [self.compile(c) for c in node.comparators]
 
         def compare(env: Env) -> bool:
+            tick()
             left = first(env)
             for fn, right_fn in zip(ops, rest, strict=True):
                 right = right_fn(env)
@@ -343,11 +495,21 @@ class _Compiler:
 
     def _c_List(self, node: ast.List) -> Closure:
         items = self._items(node.elts)
-        return lambda env: [item(env) for item in items]
+
+        def build(env: Env) -> list[Any]:
+            charge(8 * len(items), "a list")
+            return [item(env) for item in items]
+
+        return build
 
     def _c_Tuple(self, node: ast.Tuple) -> Closure:
         items = self._items(node.elts)
-        return lambda env: tuple(item(env) for item in items)
+
+        def build(env: Env) -> tuple[Any, ...]:
+            charge(8 * len(items), "a tuple")
+            return tuple(item(env) for item in items)
+
+        return build
 
     def _items(self, elts: list[ast.expr]) -> list[Closure]:
         for elt in elts:
@@ -406,6 +568,7 @@ class _Compiler:
 
         def call(env: Env) -> Any:
             values = [arg(env) for arg in args]
+            tick()
             if not raw:
                 values = [number(v) for v in values]
             if needs_rng:

@@ -3,7 +3,10 @@
 Everything is parsed and checked when the file is read: slots, ``#init`` lines, conditions,
 the answer expression and every ``{expression}`` of ``answer_annotated``. Names must be
 helpers, pools or variables bound by ``#init`` (earlier lines only, inside ``#init``).
-Any problem is one :class:`TemplateError` naming the file and the reason.
+Any problem is one :class:`TemplateError` naming the file and the reason, also for hostile
+input: files over :data:`MAX_FILE_BYTES`, JSON nested too deeply, more slots, lines or
+``{expression}`` parts than the limits below allow. The patterns used to read a template run
+in linear time (no backtracking blow-up on long lines).
 """
 
 from __future__ import annotations
@@ -22,14 +25,25 @@ from papercraft_gsm_symbolic.safe_eval import Expression, ExpressionError, compi
 
 VARIANTS = ("symbolic", "p1", "p2", "noop")
 """Variants a folder name or a ``variant`` field may give."""
+MAX_FILE_BYTES = 256 * 1024
+"""Largest template file read (the published templates are a few kB)."""
+MAX_FIELD_CHARS = 100_000
+"""Longest ``question_annotated`` or ``answer_annotated``."""
+MAX_LINES = 500
+"""Most ``#init`` lines plus conditions."""
+MAX_SLOTS = 1_000
+"""Most ``{name,shown}`` slots in a question."""
+MAX_ANSWER_PARTS = 1_000
+"""Most ``{expression}`` parts in ``answer_annotated``."""
 
 _SLOT = re.compile(r"\{\s*([A-Za-z_]\w*)\s*,([^{}]*)\}")
 _INIT_HEADER = re.compile(r"(?m)^[ \t]*#init:[ \t]*$")
-_ASSIGN = re.compile(
-    r"^(?P<targets>\$?\s*[A-Za-z_]\w*(?:\s*,\s*\$?\s*[A-Za-z_]\w*)*)\s*=(?!=)(?P<expr>.*)$"
+_ASSIGN = re.compile(  # one way to match each target list: no exponential backtracking
+    r"^(?P<targets>(?:\$\s*)?[A-Za-z_]\w*(?:\s*,\s*(?:\$\s*)?[A-Za-z_]\w*)*)\s*=(?!=)"
+    r"(?P<expr>.*)$"
 )
 _ANSWER = re.compile(r"^#answer\s*[:=]\s*(?P<expr>.*)$")
-_FINAL = re.compile(r"####\s*\{(?P<expr>.*)\}\s*$")
+_FINAL_START = re.compile(r"####\s*\{")
 
 
 class TemplateError(PapercraftError):
@@ -167,6 +181,15 @@ def _split_answer_annotated(text: str) -> list[str]:
     return parts
 
 
+def _final_expression(line: str) -> str | None:
+    """The ``expr`` of ``#### {expr}`` ending ``line`` (linear time), else None."""
+    stripped = line.rstrip()
+    start = _FINAL_START.search(stripped)
+    if start is None or not stripped.endswith("}") or start.end() > len(stripped) - 1:
+        return None
+    return stripped[start.end():-1]
+
+
 def _targets(text: str) -> list[str]:
     match = _ASSIGN.match(text)
     if not match:
@@ -219,6 +242,10 @@ def parse_template(data: dict[str, Any], path: Path, variant: str | None = None)
         raise
     except (ExpressionError, ValueError, SyntaxError) as exc:
         raise TemplateError(path, str(exc)) from None
+    except RecursionError:
+        raise TemplateError(path, "nested too deeply to read") from None
+    except MemoryError:
+        raise TemplateError(path, "too large to read (out of memory)") from None
 
 
 def _parse(data: dict[str, Any], path: Path, variant: str | None) -> Template:
@@ -227,12 +254,16 @@ def _parse(data: dict[str, Any], path: Path, variant: str | None) -> Template:
     for key in ("question_annotated", "answer_annotated"):
         if not isinstance(data.get(key), str):
             raise TemplateError(path, f"missing the {key!r} field (a string)")
+        if len(data[key]) > MAX_FIELD_CHARS:
+            raise TemplateError(path, f"{key} is longer than {MAX_FIELD_CHARS} characters")
     annotated: str = data["question_annotated"]
     header = _INIT_HEADER.search(annotated)
     if header is None:
         raise TemplateError(path, "question_annotated has no '#init:' line")
     body = annotated[:header.start()].rstrip()
     slots = [Slot(m.group(1), m.group(2).strip(), m.start(), m.end()) for m in _SLOT.finditer(body)]
+    if len(slots) > MAX_SLOTS:
+        raise TemplateError(path, f"more than {MAX_SLOTS} slots in the question")
     leftover = _SLOT.sub("", body)
     if "{" in leftover or "}" in leftover:
         bad = re.search(r"\{[^{}]*\}?|\}", leftover)
@@ -267,6 +298,8 @@ def _parse(data: dict[str, Any], path: Path, variant: str | None) -> Template:
         items.append((section, where, line[1:].strip()))
     if answer_source is None:
         raise TemplateError(path, "no '#answer:' line")
+    if len(items) > MAX_LINES:
+        raise TemplateError(path, f"more than {MAX_LINES} #init and #conditions lines")
 
     # A variable may share a pool's name; it then hides the pool in this template.
     defined = {t for s, _, text in items if s == "init" for t in _targets(text)}
@@ -314,13 +347,17 @@ def _parse(data: dict[str, Any], path: Path, variant: str | None) -> Template:
             raise TemplateError(path, f"question slot {{{slot.name},...}} names no #init variable")
 
     answer_text: str = data["answer_annotated"]
-    final = _FINAL.search(answer_text.rstrip().splitlines()[-1] if answer_text.strip() else "")
+    final = _final_expression(answer_text.rstrip().splitlines()[-1] if answer_text.strip()
+                              else "")
     if final is None:
         raise TemplateError(path, "answer_annotated must end with '#### {expression}'")
     try:
         pieces = _split_answer_annotated(answer_text)
     except ValueError as exc:
         raise TemplateError(path, str(exc)) from None
+    if len(pieces) // 2 > MAX_ANSWER_PARTS:
+        raise TemplateError(path, f"more than {MAX_ANSWER_PARTS} {{expression}} parts in "
+                            "answer_annotated")
     parts: list[str | Expression] = []
     for i, piece in enumerate(pieces):
         if i % 2 == 0:
@@ -368,13 +405,20 @@ def _parse(data: dict[str, Any], path: Path, variant: str | None) -> Template:
 def read_template(path: Path, variant: str | None = None) -> Template:
     """Read and check one template file; raises TemplateError."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(path, f"cannot read: {exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise TemplateError(path, f"larger than {MAX_FILE_BYTES // 1024} KiB (a template is a "
+                            "few kB)")
     try:
         data = json.loads(text)
     except ValueError as exc:
         raise TemplateError(path, f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise TemplateError(path, "not valid JSON: nested too deeply") from None
     if variant is None and isinstance(data, dict) and data.get("variant") is None:
         variant = path.parent.name if path.parent.name in VARIANTS else None
     return parse_template(data, path, variant)

@@ -9,13 +9,23 @@ from rounding.
 from __future__ import annotations
 
 import math
+import reprlib
+import sys
 from fractions import Fraction
 from typing import Any
 
 FLOAT_DIGITS = 6
 """Non-integral floats are printed with at most this many decimals."""
+MAX_TEXT = 100_000
+"""Longest text (characters) a value may print as, and a rendered question or answer."""
+MAX_DEPTH = 32
+"""Deepest nesting of lists and tuples a variable may hold."""
 
 _TOLERANCE = 1e-9
+
+
+class TooLarge(Exception):
+    """A value too large or too deeply nested to hold or to print."""
 
 
 class Worded:
@@ -97,12 +107,12 @@ def format_number(value: Any) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
-        return str(value)
+        return _digits(value)
     if isinstance(value, Fraction):
         if value.denominator == 1:
-            return str(value.numerator)
+            return _digits(value.numerator)
         if isinstance(value, ShownFraction) or not _terminates(value):
-            return f"{value.numerator}/{value.denominator}"
+            return f"{_digits(value.numerator)}/{_digits(value.denominator)}"
         value = float(value)
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -114,15 +124,86 @@ def format_number(value: Any) -> str:
     return str(value)
 
 
-def show(value: Any, *, in_question: bool) -> str:
-    """How a value prints in a question slot (a worded number shows its word) or an answer."""
-    if isinstance(value, Worded):
-        return value.word if in_question else format_number(value.value)
-    if isinstance(value, str):
-        return value
+def _digits(value: int) -> str:
+    try:
+        return str(value)
+    except ValueError:  # over sys.get_int_max_str_digits() digits
+        raise TooLarge(f"a number of {value.bit_length()} bits is too long to print") from None
+
+
+def show(value: Any, *, in_question: bool, limit: int = MAX_TEXT) -> str:
+    """How a value prints in a question slot (a worded number shows its word) or an answer.
+
+    Raises :class:`TooLarge` when the text would pass ``limit`` characters or the value is
+    nested deeper than :data:`MAX_DEPTH`.
+    """
+    out: list[str] = []
+    _show(value, in_question, out, [limit], 0)
+    return "".join(out)
+
+
+def _show(value: Any, in_question: bool, out: list[str], left: list[int], depth: int) -> None:
     if isinstance(value, (tuple, list)):
-        return ", ".join(show(v, in_question=in_question) for v in value)
-    return format_number(value)
+        if depth >= MAX_DEPTH:
+            raise TooLarge(f"a list nested deeper than {MAX_DEPTH} levels cannot be printed")
+        for i, item in enumerate(value):
+            if i:
+                _emit(", ", out, left)
+            _show(item, in_question, out, left, depth + 1)
+        return
+    if isinstance(value, Worded):
+        text = value.word if in_question else format_number(value.value)
+    elif isinstance(value, str):
+        text = value
+    else:
+        text = format_number(value)
+    _emit(text, out, left)
+
+
+def _emit(text: str, out: list[str], left: list[int]) -> None:
+    left[0] -= len(text)
+    if left[0] < 0:
+        raise TooLarge("the text would be too long to print (limit "
+                       f"{MAX_TEXT} characters)")
+    out.append(text)
+
+
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxtuple = 3, 6, 6
+_BRIEF.maxstring, _BRIEF.maxlong, _BRIEF.maxother = 60, 40, 60
+
+
+def brief(value: Any) -> str:
+    """A short ``repr`` for messages (long lists, strings and numbers are cut with ``...``)."""
+    try:
+        return _BRIEF.repr(value)
+    except (ValueError, RecursionError):
+        return f"<{type(value).__name__}>"
+
+
+def footprint(value: Any, limit: int) -> int:
+    """Approximate bytes ``value`` holds (shared parts once); :class:`TooLarge` past ``limit``.
+
+    Also refuses lists and tuples nested deeper than :data:`MAX_DEPTH`.
+    """
+    seen: set[int] = set()
+    total = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        total += sys.getsizeof(item)
+        if total > limit:
+            raise TooLarge(f"value larger than {limit // 2**20} MiB")
+        if isinstance(item, (list, tuple)):
+            if depth >= MAX_DEPTH:
+                raise TooLarge(f"lists nested deeper than {MAX_DEPTH} levels")
+            stack.extend((member, depth + 1) for member in item)
+        elif isinstance(item, Worded):
+            stack.append((item.value, depth))
+    return total
 
 
 def format_frac(value: Any) -> str:
@@ -159,5 +240,8 @@ def numbers_equal(a: Any, b: Any, tolerance: float = 1e-6) -> bool:
     a, b = number(a), number(b)
     if isinstance(a, (int, Fraction)) and isinstance(b, (int, Fraction)):
         return a == b
-    fa, fb = float(a), float(b)
+    try:
+        fa, fb = float(a), float(b)
+    except OverflowError:
+        return bool(a == b)
     return abs(fa - fb) <= tolerance * max(1.0, abs(fa), abs(fb))
