@@ -41,18 +41,18 @@ def report(exc: BaseException, argv: Sequence[str] = (), command: str = "papercr
     """
     kinds = _click_kinds()
     if isinstance(exc, kinds["NoArgsIsHelpError"]):
-        exc.show()  # type: ignore[attr-defined] # a bare group prints its help, as click does
-        return int(exc.exit_code)  # type: ignore[attr-defined]
+        exc.show()  # a bare group prints its help, as click does
+        return int(exc.exit_code)
     if isinstance(exc, kinds["UsageError"]):
-        ctx = exc.ctx  # type: ignore[attr-defined]
+        ctx = exc.ctx
         where = ctx.command_path if ctx is not None else command
-        error(f"{one_line(exc.format_message())} (see '{where} --help')")  # type: ignore[attr-defined]
-        return int(exc.exit_code)  # type: ignore[attr-defined]
+        error(f"{one_line(exc.format_message())} (see '{where} --help')")
+        return int(exc.exit_code)
     if isinstance(exc, kinds["ClickException"]):
-        error(one_line(exc.format_message()))  # type: ignore[attr-defined]
-        return int(exc.exit_code)  # type: ignore[attr-defined]
+        error(one_line(exc.format_message()))
+        return int(exc.exit_code)
     if isinstance(exc, kinds["Exit"]):
-        return int(exc.exit_code)  # type: ignore[attr-defined]
+        return int(exc.exit_code)
     if isinstance(exc, kinds["Abort"]):
         error("aborted")
         return 1

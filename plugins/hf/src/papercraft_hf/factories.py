@@ -75,4 +75,4 @@ def check_local(model_id: str) -> None:
         raise PapercraftError(str(exc), 2) from None
 
 
-local.check = check_local  # type: ignore[attr-defined] # see papercraft.models.resolve
+local.check = check_local  # see papercraft.models.resolve
