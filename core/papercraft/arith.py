@@ -115,6 +115,25 @@ def sample(dist: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return draw().astype(np.float32), draw().astype(np.float32)
 
 
+NAMED_RANGES = {
+    "e4m3-normal": (2.0**-6, 448.0),
+    "e5m2-normal": (2.0**-14, 57344.0),
+}
+"""``arith error --range NAME``: [smallest normal, largest finite] of the OCP fp8 formats."""
+
+
+def inside_range(a: np.ndarray, b: np.ndarray, name: str) -> np.ndarray:
+    """Pairs whose factors and exact product all lie in range ``name`` (by magnitude)."""
+    if name not in NAMED_RANGES:
+        raise UnknownNameError("range", name, NAMED_RANGES)
+    low, high = NAMED_RANGES[name]
+    exact = np.abs(a.astype(np.float64) * b.astype(np.float64))
+    inside = (exact >= low) & (exact <= high)
+    for x in (np.abs(a.astype(np.float64)), np.abs(b.astype(np.float64))):
+        inside &= (x >= low) & (x <= high)
+    return inside
+
+
 @dataclass
 class ErrorRow:
     """Relative error of one multiplier on the shared samples."""
@@ -129,6 +148,8 @@ class ErrorRow:
     plugin: str
     non_finite: int = 0
     """Products that came back inf or NaN: left out of the statistics (``n`` counts them)."""
+    zeros: int = 0
+    """Nonzero products that came back 0 (the format underflowed): relative error 1 each."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
@@ -150,6 +171,7 @@ def measure_errors(
         with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
             got = np.asarray(record.load("mul")(a, b), dtype=np.float64)[keep]
             rel = np.abs(got - exact[keep]) / np.abs(exact[keep])
+            zeros = int((got == 0).sum())
         finite = np.isfinite(rel)
         rel = rel[finite]
         stats = ([float(np.mean(rel)), float(np.median(rel)), float(np.max(rel))]
@@ -165,6 +187,7 @@ def measure_errors(
                 n=int(keep.sum()),
                 plugin=record.plugin,
                 non_finite=int((~finite).sum()),
+                zeros=zeros,
             )
         )
     return rows

@@ -58,10 +58,22 @@ def error_command(
     plot: Path | None = typer.Option(
         None, "--plot", help="Write a bar chart (.png, .pdf or .svg; its folder must exist)."
     ),
+    within: str | None = typer.Option(
+        None, "--range", help="Also report the error on the pairs whose factors and product "
+        "lie in e4m3-normal [2^-6, 448] or e5m2-normal [2^-14, 57344], beside the full range."
+    ),
 ) -> None:
     """Mean relative error of every registered multiplier on the same samples."""
-    from papercraft.arith import measure_errors, parse_bits, sample, select_by_bits
+    from papercraft.arith import (
+        NAMED_RANGES,
+        inside_range,
+        measure_errors,
+        parse_bits,
+        sample,
+        select_by_bits,
+    )
     from papercraft.cli.validate import PLOT_SUFFIXES, output_file, require_module
+    from papercraft.errors import UnknownNameError
 
     if plot is not None:
         output_file(plot, option="--plot", suffixes=PLOT_SUFFIXES)
@@ -76,6 +88,8 @@ def error_command(
         raise typer.Exit(1)
     _check_bits(records, wanted, bits)
     records = select_by_bits(records, wanted)
+    if within is not None and within not in NAMED_RANGES:
+        raise UnknownNameError("range", within, NAMED_RANGES)
     a, b = sample(dist, n, seed)
     rows = measure_errors(records, a, b)
     for row in rows:
@@ -83,17 +97,43 @@ def error_command(
             typer.echo(f"Note: {row.name}: {row.non_finite} of {plural(row.n, 'product')} "
                        "came back inf or NaN (beyond the format's range) and are left out "
                        "of its error.", err=True)
+        if row.zeros:
+            typer.echo(f"Note: {row.name}: {row.zeros} of {plural(row.n, 'nonzero product')} "
+                       "came back 0 (below the format's range): relative error 1 each.",
+                       err=True)
     if plot is not None:
         _plot_errors(rows, plot, f"{dist}, n={n}")
+    ranged = None
+    if within is not None:
+        inside = inside_range(a, b, within)
+        typer.echo(f"Note: {within}: {int(inside.sum())} of {plural(n, 'pair')} "
+                   f"({inside.mean():.1%}) have both factors and the product inside the range.",
+                   err=True)
+        ranged = {r.name: r for r in measure_errors(records, a[inside], b[inside])}
     if as_json:
-        print_json([r.to_dict() for r in rows])
+        print_json([_with_range(r.to_dict(), within, ranged) for r in rows])
         return
+    extra = [] if ranged is None else [f"mean in {within}", f"n in {within}"]
     print_table(
         [[r.name, r.family, r.mantissa_bits, fmt_sci(r.mean_rel_error),
-          fmt_sci(r.median_rel_error), fmt_sci(r.max_rel_error)] for r in rows],
-        ["multiplier", "family", "bits", "mean rel err", "median", "max"],
+          fmt_sci(r.median_rel_error), fmt_sci(r.max_rel_error)]
+         + ([] if ranged is None else [fmt_sci(ranged[r.name].mean_rel_error),
+                                       ranged[r.name].n]) for r in rows],
+        ["multiplier", "family", "bits", "mean rel err", "median", "max", *extra],
         title=f"relative error vs exact product ({dist}, n={n}, seed={seed})",
     )
+
+
+def _with_range(row: dict, within: str | None, ranged: dict | None) -> dict:
+    """A row's JSON with ``in_range`` (the statistics on the pairs inside ``--range``)."""
+    if ranged is None:
+        return row
+    inner = ranged[row["name"]]
+    row["in_range"] = {"range": within, "mean_rel_error": inner.mean_rel_error,
+                       "median_rel_error": inner.median_rel_error,
+                       "max_rel_error": inner.max_rel_error, "n": inner.n,
+                       "zeros": inner.zeros}
+    return row
 
 
 MAX_MANTISSA_BITS = 23

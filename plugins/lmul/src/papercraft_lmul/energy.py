@@ -1,7 +1,9 @@
 """Energy of multiplications and dot products from the 45 nm figures the paper cites.
 
 Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014,
-as quoted by Luo & Sun (2024): picojoules per operation.
+as quoted by Luo & Sun (2024): picojoules per operation. The table has no 8-bit float
+figures: the fp8 settings cost an fp8 multiply as the table's int8 multiply (a stand-in,
+named in every row that uses it).
 """
 
 from __future__ import annotations
@@ -19,6 +21,41 @@ PICOJOULES = {
 }
 """Energy per operation (pJ, 45 nm)."""
 
+SOURCE = ("Horowitz, ISSCC 2014, 45 nm (the table Luo & Sun, arXiv 2410.00907, cite); "
+          "it has no fp8 entries")
+"""Where every figure of ``PICOJOULES`` comes from."""
+
+
+@dataclass(frozen=True)
+class EnergySetting:
+    """One comparison: which table entries cost the float multiply, L-Mul and the adds."""
+
+    format: str
+    float_mul: str
+    lmul: str
+    add: str
+    note: str
+
+
+SETTINGS = (
+    EnergySetting("fp32", "fp32_mul", "int32_add", "fp32_add", "L-Mul = one int32 add"),
+    EnergySetting(
+        "fp16", "fp16_mul", "int32_add", "fp16_add",
+        "L-Mul costed as an int32 add (no int16 figure): upper bound",
+    ),
+    EnergySetting(
+        "fp8 (k=3), fp32 acc", "int8_mul", "int8_add", "fp32_add",
+        "the 3-bit setting of the accuracy claims: L-Mul on the 8-bit e4m3 layout is one "
+        "int8 add; no fp8 multiply figure exists, the int8 multiply stands in; sums in fp32 "
+        "as lmatmul and the lmul attention kernel accumulate",
+    ),
+    EnergySetting(
+        "fp8 (k=3), fp16 acc", "int8_mul", "int8_add", "fp16_add",
+        "as above with fp16 accumulation (the cheapest float add in the table)",
+    ),
+)
+"""The rows of ``arith energy``, in order; every figure is a key of ``PICOJOULES``."""
+
 
 @dataclass
 class EnergyRow:
@@ -35,31 +72,28 @@ class EnergyRow:
     matmul_float_uj: float
     matmul_lmul_uj: float
     note: str
+    sources: dict[str, str]
+    """Which Horowitz 2014 entry each figure is: float_mul, lmul and add."""
 
 
 def energy_rows(m: int, k: int, n: int) -> list[EnergyRow]:
-    """Elementwise, length-k dot product and [m,k]@[k,n] matmul costs per format.
+    """Elementwise, length-k dot product and [m,k]@[k,n] matmul costs per setting.
 
     A dot of length k costs k multiplies and k-1 additions; L-Mul replaces each float
-    multiply by one integer addition of the same width (fp32 -> int32). For fp16 the table
-    has no int16 addition: the int32 figure is used, an upper bound on L-Mul's cost.
+    multiply by one integer addition of the operands' width (fp32 -> int32, fp8 -> int8).
+    For fp16 the table has no int16 addition: the int32 figure is used, an upper bound on
+    L-Mul's cost. For fp8 the table has no multiply: the int8 multiply stands in.
     """
     if min(m, k, n) < 1:
         raise ValueError("--shape needs three positive sizes")
-    formats = [
-        ("fp32", PICOJOULES["fp32_mul"], PICOJOULES["int32_add"], PICOJOULES["fp32_add"],
-         "L-Mul = one int32 add"),
-        ("fp16", PICOJOULES["fp16_mul"], PICOJOULES["int32_add"], PICOJOULES["fp16_add"],
-         "L-Mul costed as an int32 add (no int16 figure): upper bound"),
-    ]
     rows = []
-    for name, mul, lmul, add in (f[:4] for f in formats):
-        note = next(f[4] for f in formats if f[0] == name)
+    for s in SETTINGS:
+        mul, lmul, add = (PICOJOULES[key] for key in (s.float_mul, s.lmul, s.add))
         dot_float = k * mul + (k - 1) * add
         dot_lmul = k * lmul + (k - 1) * add
         rows.append(
             EnergyRow(
-                format=name,
+                format=s.format,
                 float_mul_pj=mul,
                 lmul_pj=lmul,
                 add_pj=add,
@@ -69,7 +103,8 @@ def energy_rows(m: int, k: int, n: int) -> list[EnergyRow]:
                 dot_saving=1 - dot_lmul / dot_float,
                 matmul_float_uj=m * n * dot_float / 1e6,
                 matmul_lmul_uj=m * n * dot_lmul / 1e6,
-                note=note,
+                note=s.note,
+                sources={"float_mul": s.float_mul, "lmul": s.lmul, "add": s.add},
             )
         )
     return rows
