@@ -11,7 +11,11 @@ Goals (kernel issue):
 - Numba CPU forward time <= 1.0x the torch reference at the same sizes;
 - extra memory O(N d), not O(N^2): shown at N = 8192 (the C kernel's scratch allocation, and
   the peak RSS increase of one call of each CPU contender, measured in a fresh process);
-- on a CUDA GPU: Numba CUDA time next to two SDPA calls on CUDA (information, no goal).
+- on a CUDA GPU: Numba CUDA time next to two SDPA calls on CUDA (information, no goal);
+- training step (information, no goal): forward + backward of the C kernel
+  (``kernel_c.diff_attention_c_autograd``, recompute-based backward) next to two
+  ``F.scaled_dot_product_attention`` calls and the combination under torch autograd, with the
+  gradients of q1, k1, q2, k2, v and lambda.
 
     python bench/diffattn.py [--quick] [--json] [--save PATH] [--only all|cpu|cuda]
                              [--repeats N] [--memory-n N]
@@ -103,6 +107,54 @@ def bench_cpu(rows: list, ratios: list, notes: list, quick: bool, repeats: int) 
                 ratios.append(ratio(f"N={n}: {label} time / torch time",
                                     t[key]["median_s"] / t["torch"]["median_s"], 1.0,
                                     higher_is_better=False))
+
+
+def bench_train(rows: list, ratios: list, notes: list, quick: bool, repeats: int) -> None:
+    """Forward + backward: the C autograd Function vs 2 SDPA calls + combination in autograd."""
+    import torch
+    import torch.nn.functional as F
+
+    native = try_import("papercraft_native")
+    if native is None or not native.available():
+        notes.append("papercraft_native extension not available: fwd+bwd rows skipped")
+        return
+    from papercraft_diffattn.kernel_c import diff_attention_c_autograd
+    from papercraft_diffattn.kernels import bench_inputs
+
+    cpus = _cpus()
+    for n in (256, 512) if quick else (1024, 2048):
+        kw = bench_inputs(B, H, n, D, True, 0)
+        leaves = [kw[k].requires_grad_() for k in ("q1", "k1", "q2", "k2", "v")]
+        lam = torch.tensor(LAM, requires_grad=True)
+        upstream = torch.randn(B, H, n, 2 * D, generator=torch.Generator().manual_seed(n))
+
+        def sdpa_step(leaves=leaves, lam=lam, upstream=upstream):
+            q1, k1, q2, k2, v = leaves
+            out = (F.scaled_dot_product_attention(q1, k1, v, is_causal=True)
+                   - lam * F.scaled_dot_product_attention(q2, k2, v, is_causal=True))
+            return torch.autograd.grad(out, [*leaves, lam], upstream)
+
+        def c_step(leaves=leaves, lam=lam, upstream=upstream):
+            out = diff_attention_c_autograd(*leaves, lam, True, threads=cpus)
+            return torch.autograd.grad(out, [*leaves, lam], upstream)
+
+        t = time_alternating({"sdpa": sdpa_step, "c": c_step}, repeats)
+        got, want = c_step(), sdpa_step()
+        err = max(float((a - b).abs().max()) for a, b in zip(got[:5], want[:5], strict=True))
+        lam_err = float((got[5] - want[5]).abs() / want[5].abs())
+        size = f"B={B} H={H} N={n} d={D}"
+        for key, label in (("sdpa", "fwd+bwd: torch 2 x SDPA + combination"),
+                           ("c", "fwd+bwd: C fused (recompute bwd)")):
+            rows.append({"name": label, "size": size,
+                         "median_ms": round(t[key]["median_s"] * 1e3, 2),
+                         "min_ms": round(t[key]["min_s"] * 1e3, 2),
+                         "cores_used": round(t[key]["cpu_per_wall"], 2),
+                         **({"max_abs_grad_err_vs_torch": err,
+                             "dlambda_rel_err_vs_torch": lam_err} if key == "c" else {})})
+        ratios.append(ratio(f"N={n}: C fwd+bwd time / torch fwd+bwd time",
+                            t["c"]["median_s"] / t["sdpa"]["median_s"], note="information"))
+        for leaf in leaves:
+            leaf.requires_grad_(False)
 
 
 _MEMORY_PROBE = r"""
@@ -218,6 +270,7 @@ def main() -> None:
     notes: list = []
     if args.only in ("all", "cpu"):
         bench_cpu(rows, ratios, notes, args.quick, repeats)
+        bench_train(rows, ratios, notes, args.quick, repeats)
         bench_memory(rows, notes, args.memory_n or (2048 if args.quick else 8192))
     if args.only in ("all", "cuda"):
         bench_cuda(rows, ratios, notes, args.quick, repeats)

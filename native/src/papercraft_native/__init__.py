@@ -14,7 +14,11 @@ Differential attention (Ye et al. 2024, "Differential Transformer", arXiv 2410.0
   [..., n, d] inputs (v: [..., n, 2d]) ->
   softmax(q1 k1^T / sqrt(d)) v - lam softmax(q2 k2^T / sqrt(d)) v, fused (one pass over the
   keys, two online softmaxes, no n x n matrix);
-  ``diffattn_scratch_bytes(bh, n, d, threads)``: the scratch memory it allocates.
+  ``diffattn_scratch_bytes(bh, n, d, threads)``: the scratch memory it allocates;
+- ``diffattn_fwd(...) -> (out, o2, lse1, lse2)`` and
+  ``diffattn_bwd(q1, k1, q2, k2, v, out, o2, lse1, lse2, dout, lam, causal, threads)
+  -> (dq1, dk1, dq2, dk2, dv, dlam)``: the training pair (recompute-based backward,
+  O(n d) memory); ``diffattn_bwd_scratch_bytes``.
 
 Arguments are checked before any native call (``ValueError``). ``available()`` says whether
 the compiled extension loaded; if it did not, the kernels raise ``ImportError`` saying how to
@@ -28,7 +32,13 @@ Memory: every call that allocates checks its estimated peak first (``check_alloc
 
 from __future__ import annotations
 
-from papercraft_native.diffattn import diffattn, diffattn_scratch_bytes
+from papercraft_native.diffattn import (
+    diffattn,
+    diffattn_bwd,
+    diffattn_bwd_scratch_bytes,
+    diffattn_fwd,
+    diffattn_scratch_bytes,
+)
 from papercraft_native.limits import AllocationTooLarge, check_allocation
 from papercraft_native.lmul import (
     MAX_THREADS,
@@ -46,6 +56,9 @@ __all__ = [
     "available",
     "check_allocation",
     "diffattn",
+    "diffattn_bwd",
+    "diffattn_bwd_scratch_bytes",
+    "diffattn_fwd",
     "diffattn_scratch_bytes",
     "isa",
     "ldot",

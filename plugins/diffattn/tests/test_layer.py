@@ -1,7 +1,8 @@
-"""MultiheadDiffAttn / MultiheadAttention / rotary against (a) a re-implementation that
-follows the official code's structure (microsoft/unilm Diff-Transformer: view, transpose,
-repeat_kv, triu mask, nan_to_num, subln) — its state_dict loads into ours as is — and (b) the
-float64 loops of ``papercraft_diffattn.reference``."""
+"""MultiheadDiffAttn / MultiheadAttention / rotary against (a) re-implementations that
+follow the official code's structure (microsoft/unilm Diff-Transformer: the naive file's view,
+transpose, repeat_kv, triu mask, nan_to_num, subln; the recommended flash file's split of each
+kv head into K1, K2 read by query head h // n_rep) — their state_dicts load into ours as is —
+and (b) the float64 loops of ``papercraft_diffattn.reference`` (the naive pairing)."""
 
 from __future__ import annotations
 
@@ -93,6 +94,45 @@ class OfficialStyleDiffAttn(nn.Module):
         return self.out_proj(attn)
 
 
+def _causal_softmax_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                              scale: float) -> torch.Tensor:
+    """[B, N, H, D] layout (flash_attn_func's), H_kv <= H: query head h reads kv head
+    h // (H / H_kv); causal."""
+    group = q.shape[2] // k.shape[2]
+    k = k.repeat_interleave(group, dim=2)
+    v = v.repeat_interleave(group, dim=2)
+    scores = torch.einsum("bihd,bjhd->bhij", q.float(), k.float()) * scale
+    n = q.shape[1]
+    scores = scores.masked_fill(torch.ones(n, n, dtype=torch.bool).triu(1), float("-inf"))
+    return torch.einsum("bhij,bjhd->bihd", scores.softmax(-1), v.float()).type_as(q)
+
+
+class OfficialStyleFlashDiffAttn(OfficialStyleDiffAttn):
+    """The recommended official layer's forward (multihead_flashdiff_1): the same parameters,
+    each kv head's keys split into K1 and K2, GQA by kv head h // n_rep (flash_attn_func)."""
+
+    def forward(self, x: torch.Tensor, rel_pos, attn_mask=None) -> torch.Tensor:
+        assert attn_mask is None
+        bsz, tgt, _ = x.shape
+        q = self.q_proj(x).view(bsz, tgt, 2 * self.num_heads, self.head_dim)
+        k = self.k_proj(x).view(bsz, tgt, 2 * self.num_kv_heads, self.head_dim)
+        v = self.v_proj(x).view(bsz, tgt, self.num_kv_heads, 2 * self.head_dim)
+        q = _rotate_pairs_complex(q, *rel_pos).reshape(bsz, tgt, self.num_heads, 2,
+                                                       self.head_dim)
+        k = _rotate_pairs_complex(k, *rel_pos).reshape(bsz, tgt, self.num_kv_heads, 2,
+                                                       self.head_dim)
+        attn1 = _causal_softmax_attention(q[:, :, :, 0], k[:, :, :, 0], v, self.scaling)
+        attn2 = _causal_softmax_attention(q[:, :, :, 1], k[:, :, :, 1], v, self.scaling)
+        lam1 = torch.exp(torch.sum(self.lambda_q1 * self.lambda_k1, dim=-1).float())
+        lam2 = torch.exp(torch.sum(self.lambda_q2 * self.lambda_k2, dim=-1).float())
+        attn = attn1 - (lam1 - lam2 + self.lambda_init) * attn2
+        attn = self.subln(attn) * (1 - self.lambda_init)
+        return self.out_proj(attn.reshape(bsz, tgt, self.num_heads * 2 * self.head_dim))
+
+
+OFFICIAL = {"naive": OfficialStyleDiffAttn, "flash": OfficialStyleFlashDiffAttn}
+
+
 class OfficialStyleMHA(nn.Module):
     """The official baseline's structure."""
 
@@ -139,11 +179,12 @@ CONFIGS = [  # embed_dim, num_heads, num_kv_heads
 @pytest.mark.parametrize(("embed_dim", "heads", "kv"), CONFIGS)
 @pytest.mark.parametrize("impl", ["sdpa", "explicit"])
 @pytest.mark.parametrize("rotary", [True, False])
+@pytest.mark.parametrize("layout", ["flash", "naive"])
 def test_loads_official_state_dict_and_matches(embed_dim: int, heads: int, kv: int | None,
-                                               impl: str, rotary: bool) -> None:
+                                               impl: str, rotary: bool, layout: str) -> None:
     torch.manual_seed(embed_dim + heads)
-    official = OfficialStyleDiffAttn(embed_dim, 3, heads, kv)
-    ours = MultiheadDiffAttn(embed_dim, 3, heads, kv, impl=impl)
+    official = OFFICIAL[layout](embed_dim, 3, heads, kv)
+    ours = MultiheadDiffAttn(embed_dim, 3, heads, kv, impl=impl, kv_layout=layout)
     assert set(ours.state_dict()) == set(official.state_dict())
     ours.load_state_dict(official.state_dict())  # strict: same names and shapes
     x = torch.randn(2, 11, embed_dim)
@@ -170,7 +211,7 @@ def test_state_dict_names_are_the_official_ones() -> None:
 @pytest.mark.parametrize("kv", [None, 1])
 def test_matches_the_float64_reference_with_mask(kv: int | None) -> None:
     torch.manual_seed(7)
-    layer = MultiheadDiffAttn(32, 1, 2, kv)
+    layer = MultiheadDiffAttn(32, 1, 2, kv, kv_layout="naive")  # reference.py pairs naively
     x = torch.randn(1, 6, 32)
     rel = rotary_cos_sin(6, layer.head_dim)
     params = {k: v.numpy() for k, v in layer.state_dict().items()}
@@ -267,6 +308,8 @@ def test_bfloat16_forward() -> None:
     lambda: MultiheadDiffAttn(32, -1, 4),  # depth < 0
     lambda: MultiheadDiffAttn(32, 0, 0),
     lambda: MultiheadDiffAttn(32, 0, 2, impl="fast"),
+    lambda: MultiheadDiffAttn(32, 0, 2, kv_layout="flash2"),
+    lambda: MultiheadDiffAttn(32, 0, 2, kernel="sdpa"),
     lambda: MultiheadAttention(30, 0, 4),
     lambda: MultiheadAttention(32, 0, 4, 8),
 ])

@@ -180,6 +180,20 @@ WARMUP = typer.Option(-1, "--warmup", callback=in_range(0, also=[-1]),
 EVAL_BATCHES = typer.Option(8, "--eval-batches", min=1, help="Validation batches per eval.")
 
 
+KERNEL = typer.Option(
+    None, "--kernel",
+    help="Run the Diff layers' evaluations through a registered kernel: diff (C), diff-numba "
+    "or diff-torch (default: the layer's torch path; training steps always use it).")
+
+
+def _check_kernel(kernel: str | None) -> None:
+    from papercraft_diffattn.kernels import LAYER_KERNELS
+
+    if kernel is not None and kernel not in LAYER_KERNELS:
+        raise PapercraftError(f"unknown --kernel {kernel!r}; choose from "
+                              f"{', '.join(LAYER_KERNELS)}", exit_code=2)
+
+
 def _check_warmup(warmup: int, steps: int) -> None:
     if warmup > steps:
         raise PapercraftError(f"--warmup {warmup} is beyond --steps {steps}", exit_code=2)
@@ -280,11 +294,13 @@ def compare_command(
     eval_batches: int = EVAL_BATCHES,
     out: Path = typer.Option(Path("diffattn-compare"), "--out", help="Output folder."),
     runtime: Runtime = ...,
+    kernel: str | None = KERNEL,
     as_json: bool = typer.Option(False, "--json", help="Print report.json."),
 ) -> None:
     """Train Transformer and Diff with the same data, budget and seeds; report mean ± std."""
     seed_list = _seed_list(seeds, first_seed)
     _check_warmup(warmup, steps)
+    _check_kernel(kernel)
     output_dir(out, option="--out")
     from papercraft_diffattn.compare import check_seeds, headline, run_compare
 
@@ -293,8 +309,11 @@ def compare_command(
                    eval_batches, runtime.corpus_bytes)
     _set_threads(runtime.threads)
     _echo(_param_line(base))
-    command = _command_line("compare", steps=steps, seeds=seeds, **asdict(shape), out=out)
-    with _user_errors():
+    command = _command_line("compare", steps=steps, seeds=seeds, **asdict(shape), out=out,
+                            kernel=kernel)
+    from papercraft_diffattn.kernels import use_kernel
+
+    with _user_errors(), use_kernel(kernel):
         report = run_compare(base, seed_list, out, progress=not runtime.no_progress, log=_echo,
                              command=command)
     _echo(headline(report))
@@ -338,11 +357,13 @@ def needle_command(
     shape: Shape = ...,
     out: Path = typer.Option(Path("diffattn-needle"), "--out", help="Output folder."),
     runtime: Runtime = ...,
+    kernel: str | None = KERNEL,
     as_json: bool = typer.Option(False, "--json", help="Print needle.json."),
 ) -> None:
     """Multi-needle retrieval: train both archs on a byte-level needle task, accuracy per N."""
     seed_list = _seed_list(seeds, first_seed)
     count_list = _counts(counts)
+    _check_kernel(kernel)
     if queries < 1 or eval_samples < 1:
         raise PapercraftError("--queries and --eval-samples must be positive", exit_code=2)
     output_dir(out, option="--out")
@@ -354,7 +375,8 @@ def needle_command(
     _echo(_param_line(base))
     with _user_errors():
         report = run_needle(base, seed_list, out, eval_counts=count_list, queries=queries,
-                            eval_samples=eval_samples, progress=not runtime.no_progress, log=_echo)
+                            eval_samples=eval_samples, progress=not runtime.no_progress, log=_echo,
+                            kernel=kernel)
     _echo(needle_headline(report))
     rows = []
     for arch in ("transformer", "diff"):

@@ -65,9 +65,27 @@ def _load(run_dir: str):
 def run_needle(
     base: TrainConfig, seeds: list[int], out_dir: Path, *, eval_counts: Sequence[int],
     queries: int, eval_samples: int = 200, progress: bool = True,
-    log: Callable[[str], None] | None = None, min_seeds: int = 1,
+    log: Callable[[str], None] | None = None, min_seeds: int = 1, kernel: str | None = None,
 ) -> dict[str, Any]:
-    """Train both archs on the needle task and report retrieval accuracy at each N."""
+    """Train both archs on the needle task and report retrieval accuracy at each N.
+
+    ``kernel``: a registered differential-attention kernel (``diff``, ``diff-numba``,
+    ``diff-torch``) that runs the Diff layers' inference (evaluations); None: the torch path.
+    Training steps use the torch path either way."""
+    from papercraft_diffattn.kernels import check_kernel_name, use_kernel
+
+    check_kernel_name(kernel)
+    with use_kernel(kernel):
+        return _run_needle(base, seeds, out_dir, eval_counts=eval_counts, queries=queries,
+                           eval_samples=eval_samples, progress=progress, log=log,
+                           min_seeds=min_seeds, kernel=kernel)
+
+
+def _run_needle(
+    base: TrainConfig, seeds: list[int], out_dir: Path, *, eval_counts: Sequence[int],
+    queries: int, eval_samples: int, progress: bool, log: Callable[[str], None] | None,
+    min_seeds: int, kernel: str | None,
+) -> dict[str, Any]:
     from papercraft_diffattn.needle import PAPER_4K, retrieval_accuracy
 
     log = log or (lambda message: None)
@@ -115,6 +133,7 @@ def run_needle(
         "archs": archs,
         "paper": paper,
         "chance": 10.0 ** -int(base.task_options.get("digits", 4)),
+        "kernel": kernel or "torch",
         "files": ["needle.json", "needle.md", "needle.png"],
     }
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -134,7 +153,8 @@ def run_needle(
         "",
         f"Seeds {list(seeds)}, {base.steps} training steps, {base.seq_len}-byte contexts, "
         f"{eval_samples} evaluation samples per setting; accuracy = all digits of a query "
-        f"right (chance {report['chance']:g}).",
+        f"right (chance {report['chance']:g}). Diff attention at evaluation: "
+        f"{'kernel ' + kernel if kernel else 'the torch path'}.",
         "",
         "![needle](needle.png)",
     ]

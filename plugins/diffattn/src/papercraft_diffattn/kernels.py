@@ -15,15 +15,23 @@ q1, k1, q2, k2 [B, H, N, d] and v [B, H, N, 2d] returns [B, H, N, 2d]::
 - ``"cuda"``: Numba CUDA (a GPU, or the CPU simulator with ``NUMBA_ENABLE_CUDASIM=1``;
   float32).
 
-The C, Numba and CUDA backends compute in float32 and have no autograd; they accept inputs
-that do not require grad (or ``torch.no_grad()``). Every argument is checked here before any
+The C, Numba and CUDA backends compute in float32. Through this function they accept inputs
+that do not require grad (or ``torch.no_grad()``); to train through the C kernel use
+:func:`papercraft_diffattn.kernel_c.diff_attention_c_autograd` (its recompute-based backward),
+which the layer does with ``kernel="diff"``. Every argument is checked here before any
 native call: ``ValueError`` names the problem.
+
+The registered kernels (``diff``, ``diff-numba``, ``diff-torch``) also run inside
+``MultiheadDiffAttn``: ``kernel=`` on the layer, or :func:`use_kernel` for a block of code.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import torch
@@ -176,6 +184,52 @@ def diff_kernel_numba(
 ) -> torch.Tensor:
     """The registered kernel ``diff-numba``: the Numba CPU backend."""
     return diff_attention(q1, k1, q2, k2, v, lam, causal, backend="numba")
+
+
+# -- kernels inside MultiheadDiffAttn ---------------------------------------------------------
+
+LAYER_KERNELS = ("diff", "diff-numba", "diff-torch")
+"""Registered kernels (``signature="diff"``) that ``MultiheadDiffAttn(kernel=...)`` and
+:func:`use_kernel` accept; each name is the plugin's registered record of the same name."""
+
+_KERNEL_FUNCTIONS = {"diff": "diff_kernel", "diff-numba": "diff_kernel_numba",
+                     "diff-torch": "diff_kernel_torch"}
+
+_CURRENT_KERNEL: ContextVar[tuple[str | None, bool]] = ContextVar(
+    "papercraft_diffattn_kernel", default=(None, False)
+)
+
+
+def check_kernel_name(name: Any) -> str | None:
+    """``name`` if it is None or one of :data:`LAYER_KERNELS`; ValueError otherwise."""
+    if name is None or name in LAYER_KERNELS:
+        return name
+    raise ValueError(f"unknown kernel {name!r}; choose from {', '.join(LAYER_KERNELS)}")
+
+
+def layer_kernel(name: str) -> Callable[..., torch.Tensor]:
+    """The registered kernel function called ``name`` (keyword arguments q1, k1, q2, k2, v,
+    lam, causal)."""
+    return globals()[_KERNEL_FUNCTIONS[check_kernel_name(name)]]
+
+
+def current_kernel() -> tuple[str | None, bool]:
+    """(kernel, training) set by the innermost :func:`use_kernel`; (None, False) outside."""
+    return _CURRENT_KERNEL.get()
+
+
+@contextmanager
+def use_kernel(name: str | None, *, training: bool = False) -> Iterator[None]:
+    """Run every ``MultiheadDiffAttn`` built without ``kernel=`` through kernel ``name``
+    (None: the torch path) inside the ``with`` block. Inference only unless ``training``:
+    then autograd goes through the kernel's backward pass too, where it has one."""
+    if not isinstance(training, bool):
+        raise ValueError(f"training must be True or False, got {training!r}")
+    token = _CURRENT_KERNEL.set((check_kernel_name(name), training))
+    try:
+        yield
+    finally:
+        _CURRENT_KERNEL.reset(token)
 
 
 def bench_inputs(batch: int, heads: int, n: int, dim: int, causal: bool, seed: int) -> dict:

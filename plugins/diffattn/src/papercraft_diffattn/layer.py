@@ -11,13 +11,23 @@ For one layer at 0-based ``depth`` with ``num_heads`` differential heads of size
     out      = out_proj(concat(head_1 .. head_h))
 
 Layout and parameter names follow the official implementation (microsoft/unilm,
-Diff-Transformer/multihead_diffattn.py), so its state_dicts load as they are: the query
-projection is viewed as 2 * num_heads heads of size d, heads 2i and 2i + 1 being Q1 and Q2
-of differential head i; keys likewise with 2 * num_kv_heads heads; values as num_kv_heads
-heads of size 2d. Grouped-query attention repeats every key/value head ``n_rep =
-num_heads / num_kv_heads`` times in place (``repeat_kv``): query head j of the 2 * num_heads
-reads key head j // n_rep, value head i of the num_heads reads value head i // n_rep.
-One scalar lambda per layer is shared by all heads.
+Diff-Transformer/), so its state_dicts load as they are: the query projection is viewed as
+2 * num_heads heads of size d, heads 2i and 2i + 1 being Q1 and Q2 of differential head i;
+keys likewise with 2 * num_kv_heads heads; values as num_kv_heads heads of size 2d.
+Differential head i reads value head i // n_rep (n_rep = num_heads / num_kv_heads). Under
+grouped-query attention (n_rep > 1) the two official files pair the keys differently;
+``kv_layout`` picks one:
+
+- ``"flash"`` (default; ``multihead_flashdiff_1.py``, marked "Recommended"): key heads 2g and
+  2g + 1 are K1 and K2 of kv head g, and differential head i reads K1, K2 of kv head
+  i // n_rep;
+- ``"naive"`` (``multihead_diffattn.py``): the 2 * num_kv_heads key heads are repeated in
+  place, so query head j of the 2 * num_heads reads key head j // n_rep (with n_rep >= 2,
+  Q1 and Q2 of one differential head read the same key head).
+
+Both read the same parameters and agree when n_rep = 1. One scalar lambda per layer is
+shared by all heads. ``kernel`` (or :func:`papercraft_diffattn.kernels.use_kernel`) runs
+inference through a registered fused kernel.
 """
 
 from __future__ import annotations
@@ -29,7 +39,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from papercraft_diffattn import kernels
 from papercraft_diffattn.rotary import apply_rotary_emb
+
+KV_LAYOUTS = ("flash", "naive")
+"""How query heads pair with key heads under grouped-query attention (see the module doc)."""
 
 IMPLS = ("sdpa", "explicit")
 """How ``forward`` computes attention without ``return_details``: ``"sdpa"`` (two
@@ -49,6 +63,20 @@ def repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
         return x
     b, h, n, d = x.shape
     return x[:, :, None].expand(b, h, n_rep, n, d).reshape(b, h * n_rep, n, d)
+
+
+def pair_keys(k: torch.Tensor, n_rep: int, kv_layout: str) -> torch.Tensor:
+    """Keys [B, 2 H_kv, N, d] -> [B, 2 H, N, d], head j being the key head query head j reads.
+
+    ``"flash"``: differential head i reads K1, K2 (heads 2g, 2g + 1) of kv head g = i // n_rep.
+    ``"naive"``: query head j reads key head j // n_rep (``repeat_kv``)."""
+    if n_rep == 1:
+        return k
+    if kv_layout == "naive":
+        return repeat_kv(k, n_rep)
+    b, h2, n, d = k.shape
+    pairs = k.view(b, h2 // 2, 1, 2, n, d).expand(b, h2 // 2, n_rep, 2, n, d)
+    return pairs.reshape(b, h2 * n_rep, n, d)
 
 
 def causal_mask(n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
@@ -134,11 +162,17 @@ class MultiheadDiffAttn(nn.Module):
         num_kv_heads: int | None = None,
         *,
         impl: str = "sdpa",
+        kv_layout: str = "flash",
+        kernel: str | None = None,
     ) -> None:
         super().__init__()
         self.num_kv_heads = check_heads(embed_dim, num_heads, num_kv_heads, depth, per_head=2)
         if impl not in IMPLS:
             raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
+        if kv_layout not in KV_LAYOUTS:
+            raise ValueError(f"kv_layout must be one of {KV_LAYOUTS}, got {kv_layout!r}")
+        self.kernel = kernels.check_kernel_name(kernel)
+        self.kv_layout = kv_layout
         self.embed_dim = embed_dim
         self.depth = depth
         self.num_heads = num_heads
@@ -166,7 +200,8 @@ class MultiheadDiffAttn(nn.Module):
         return (
             f"embed_dim={self.embed_dim}, depth={self.depth}, num_heads={self.num_heads}, "
             f"num_kv_heads={self.num_kv_heads}, head_dim={self.head_dim}, "
-            f"lambda_init={self.lambda_init:.4f}, impl={self.impl!r}"
+            f"lambda_init={self.lambda_init:.4f}, impl={self.impl!r}, "
+            f"kv_layout={self.kv_layout!r}, kernel={self.kernel!r}"
         )
 
     def lambda_full(self) -> torch.Tensor:
@@ -178,8 +213,8 @@ class MultiheadDiffAttn(nn.Module):
     def project(
         self, x: torch.Tensor, rel_pos: tuple[torch.Tensor, torch.Tensor] | None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """q [B, 2H, N, d] (rotated, unscaled), k [B, 2H, N, d] (rotated, repeated for GQA)
-        and v [B, H, N, 2d] (repeated)."""
+        """q [B, 2H, N, d] (rotated, unscaled), k [B, 2H, N, d] (rotated; head j is the key
+        head query head j reads, per ``kv_layout``) and v [B, H, N, 2d] (repeated)."""
         bsz, n, _ = x.shape
         q = self.q_proj(x).view(bsz, n, 2 * self.num_heads, self.head_dim)
         k = self.k_proj(x).view(bsz, n, 2 * self.num_kv_heads, self.head_dim)
@@ -194,9 +229,22 @@ class MultiheadDiffAttn(nn.Module):
             q = apply_rotary_emb(q, cos, sin, interleaved=True)
             k = apply_rotary_emb(k, cos, sin, interleaved=True)
         q = q.transpose(1, 2)
-        k = repeat_kv(k.transpose(1, 2), self.n_rep)
+        k = pair_keys(k.transpose(1, 2), self.n_rep, self.kv_layout)
         v = repeat_kv(v.transpose(1, 2), self.n_rep)
         return q, k, v
+
+    def kernel_attention(self, kernel: str, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                         lam: torch.Tensor, training: bool = True) -> torch.Tensor | None:
+        """Causal differential attention [B, H, N, 2d] through registered ``kernel``; None
+        when autograd needs gradients and ``training`` is off or the kernel has no backward
+        pass (the caller uses the torch path)."""
+        parts = {"q1": q[:, 0::2], "k1": k[:, 0::2], "q2": q[:, 1::2], "k2": k[:, 1::2], "v": v}
+        if torch.is_grad_enabled() and any(t.requires_grad for t in (q, k, v, lam)):
+            trainable = _autograd_kernel(kernel) if training else None
+            if trainable is None:
+                return None
+            return trainable(**parts, lam=lam, causal=True)
+        return kernels.layer_kernel(kernel)(**parts, lam=float(lam), causal=True)
 
     def forward(
         self,
@@ -209,18 +257,33 @@ class MultiheadDiffAttn(nn.Module):
 
         ``rel_pos``: (cos, sin), each [>= N, d/2] (``rotary_cos_sin(N, d)``), or None for no
         rotary embedding. ``attn_mask``: None for causal, else an additive float mask
-        [N, N] or broadcastable [B, 1 | 2H, N, N]. With ``return_details`` also returns
+        [N, N] or broadcastable [B, 1 | 2H, N, N] (not with a kernel: the fused kernels
+        are causal only). The kernel (``self.kernel``, else ``use_kernel``'s) computes the
+        output unless ``return_details`` is set or autograd needs gradients (then the torch
+        path runs, except for a kernel with a backward pass: ``self.kernel``, or
+        ``use_kernel(..., training=True)``). With ``return_details`` also returns
         {"weights": [B, H, N, N] differential map softmax1 - lambda * softmax2,
         "logits": [B, 2H, N, N] scaled scores after the mask was added (-inf where masked),
         "lambda": float}.
         """
         check_forward_args(x, self.embed_dim, rel_pos, attn_mask)
+        kernel, training = (self.kernel, True) if self.kernel else kernels.current_kernel()
+        kernel = None if return_details else kernel
+        if kernel is not None and attn_mask is not None:
+            raise ValueError(
+                f"kernel {kernel!r} computes causal attention only; pass attn_mask=None, or "
+                "use the torch path (no kernel) for a custom mask"
+            )
         bsz, n, _ = x.shape
         q, k, v = self.project(x, rel_pos)
         lam = self.lambda_full()
-        if return_details or self.impl == "explicit" or (
+        attn = None if kernel is None else self.kernel_attention(kernel, q, k, v, lam, training)
+        explicit = return_details or self.impl == "explicit" or (
             attn_mask is not None and attn_mask.ndim >= 3 and attn_mask.shape[-3] != 1
-        ):
+        )
+        if attn is not None:
+            attn = attn.to(q.dtype)
+        elif explicit:
             q = q * self.scaling
             logits = torch.matmul(q, k.transpose(-1, -2))
             mask = causal_mask(n, logits.dtype, x.device) if attn_mask is None else attn_mask
@@ -241,3 +304,12 @@ class MultiheadDiffAttn(nn.Module):
         if return_details:
             return out, {"weights": weights, "logits": logits, "lambda": float(lam.detach())}
         return out
+
+
+def _autograd_kernel(kernel: str) -> Any:
+    """The kernel's autograd function (gradients for q, k, v and lambda), or None."""
+    if kernel != "diff":
+        return None
+    from papercraft_diffattn.kernel_c import diff_attention_c_autograd
+
+    return diff_attention_c_autograd
