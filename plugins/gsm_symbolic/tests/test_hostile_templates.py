@@ -253,9 +253,13 @@ def test_every_hostile_template_is_refused_or_bounded(tmp_path: Path) -> None:
     assert sorted(r["name"] for r in results) == sorted(corpus)
     crashes = [f"{r['name']}: {r['outcome']}" for r in results if r["outcome"].startswith("CRASH")]
     assert not crashes, "\n".join(crashes)
-    # 2 instances and the original: 3 draws + 3 renders, each under SECONDS, plus slack
-    slow = [(r["name"], round(r["wall"], 2)) for r in results if r["wall"] > 9 * SECONDS + 3]
+    # 2 instances and the original: 3 draws + 3 renders, each under SECONDS, plus slack. CPU
+    # time is the bound (the template burned CPU past its limit); wall time only
+    # catches a hang, generously, since a loaded machine stretches it.
+    slow = [(r["name"], round(r["cpu"], 2)) for r in results if r["cpu"] > 9 * SECONDS + 3]
     assert not slow
+    hung = [(r["name"], round(r["wall"], 2)) for r in results if r["wall"] > 60]
+    assert not hung
     heavy = [(r["name"], round(r["peak_mib"])) for r in results if r["peak_mib"] > 256]
     assert not heavy
     assert max(r["maxrss_mib"] for r in results) < 768
