@@ -278,12 +278,13 @@ Write = Callable[..., Path]
 
 
 def _refused(path: Path, *words: str, seconds: float = 3.0) -> str:
-    start = time.monotonic()
+    # CPU seconds of this process: what a runaway template burns, whatever else the machine does
+    start = time.process_time()
     with pytest.raises(TemplateError) as info:
         template = read_template(path)
         for i in range(2):
             instantiate(template, i)
-    assert time.monotonic() - start < seconds
+    assert time.process_time() - start < seconds
     message = str(info.value)
     assert len(message.splitlines()) == 1
     for word in words:
@@ -344,9 +345,9 @@ def test_patterns_run_in_linear_time(tmp_path: Path) -> None:
         _refused(path, seconds=1.0)
     path = tmp_path / "regex_spaces.json"
     path.write_text(corpus["regex_spaces"], encoding="utf-8")
-    start = time.monotonic()
+    start = time.process_time()
     assert instantiate(read_template(path), 0).target == 1
-    assert time.monotonic() - start < 1.0
+    assert time.process_time() - start < 1.0
 
 
 def test_check_command_lists_hostile_templates_without_a_traceback(tmp_path: Path) -> None:
