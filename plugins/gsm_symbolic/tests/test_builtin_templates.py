@@ -22,6 +22,8 @@ from papercraft_gsm_symbolic.values import numbers_equal
 FOUND = load_templates("builtin")
 TEMPLATES = FOUND.templates
 INSTANCES = 20
+M1_TEMPLATES = 23
+"""Our problems with an ``m1`` annotation (of 32; the README says which lack one and why)."""
 
 
 def test_the_builtin_set_reads_cleanly() -> None:
@@ -32,6 +34,7 @@ def test_the_builtin_set_reads_cleanly() -> None:
     assert len(by_variant["symbolic"]) >= 30
     for variant in ("p1", "p2", "noop"):
         assert by_variant[variant] == by_variant["symbolic"], variant
+    assert len(by_variant["m1"]) == M1_TEMPLATES and by_variant["m1"] < by_variant["symbolic"]
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: t.key)
@@ -53,6 +56,9 @@ def test_original_values_reproduce_question_and_answer(template) -> None:
     env = original_values(template)
     original = original_instance(template)
     assert render_question(template, env) == template.question == original.question
+    if template.variant == "m1":  # derived: its worked answer has no text to compare with
+        assert template.answer == "" and original.answer.endswith(f"#### {original.target_text}")
+        return
     assert original.answer == template.answer
     assert template.answer.endswith(f"#### {original.target_text}")
 
@@ -66,6 +72,9 @@ def test_noop_clauses_change_nothing_and_p_clauses_change_the_answer() -> None:
         if variant == "noop":
             assert instance.target == base.target, pid
             assert len(instance.question) > len(base.question), pid
+        elif variant == "m1":
+            assert instance.target != base.target, pid
+            assert len(instance.question) < len(base.question), pid
         elif variant == "p1":
             assert instance.target != base.target, pid
         else:

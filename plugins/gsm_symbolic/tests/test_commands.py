@@ -72,7 +72,7 @@ def test_generate_failure_leaves_no_file(write_template: Write, tmp_path: Path) 
 def test_check_builtin_is_clean() -> None:
     result = invoke("check", "--instances", "3", "--strict")
     assert result.exit_code == 0, result.output
-    assert "128 OK, 0 bad (of 128 templates in builtin)" in result.stdout
+    assert "151 OK, 0 bad (of 151 templates in builtin)" in result.stdout
 
 
 def test_check_lists_every_bad_template(write_template: Write, tmp_path: Path) -> None:

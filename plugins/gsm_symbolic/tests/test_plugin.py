@@ -1,4 +1,4 @@
-"""Registration: four benchmarks, the command group, the demo; nothing heavy on import."""
+"""Registration: five benchmarks, the command group, the demo; nothing heavy on import."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from papercraft_gsm_symbolic import plugin
 def test_records() -> None:
     manager = make_manager(plugin)
     benchmarks = manager.records("benchmarks")
-    for name in ("gsm-symbolic", "gsm-p1", "gsm-p2", "gsm-noop"):
+    for name in ("gsm-symbolic", "gsm-p1", "gsm-p2", "gsm-noop", "gsm-m1"):
         record = benchmarks[name]
         task = record.load()(instances="1", max_templates="1")
         assert task.name == name and task.samples()

@@ -46,10 +46,13 @@ def test_prompt_and_generation() -> None:
     task = symbolic_task(instances="1", max_templates="1")
     prompt = task.samples()[1].prompt
     assert isinstance(prompt, str)
+    assert prompt.startswith("As an expert problem solver, solve step by step the following "
+                             "mathematical questions.\n\nQ: A baker fills 6 trays")
     assert prompt.count("Q: ") == 9 and prompt.count("The final answer is") == 8
     assert prompt.endswith("\nA: Let's think step by step.")
     zero = symbolic_task(instances="1", max_templates="1", shots="0").samples()[1].prompt
-    assert zero.startswith("Q: ") and zero.count("Q: ") == 1
+    assert zero.startswith("As an expert problem solver") and zero.count("Q: ") == 1
+    assert zero.split("\n\n")[1].startswith("Q: ")
     params = task.generation()
     assert params.stop == ("Q:",) and params.max_tokens == 256 and params.greedy
     assert task.mode == "complete"

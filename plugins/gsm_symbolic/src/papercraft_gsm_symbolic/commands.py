@@ -36,7 +36,7 @@ def generate_command(
     out: Path | None = typer.Option(
         None, "--out", "-o", help="JSONL file, written atomically (default: stdout)."),
     variant: str | None = typer.Option(None, "--variant", help="Only this variant "
-                                       "(symbolic, p1, p2, noop)."),
+                                       "(symbolic, p1, p2, noop, m1)."),
     original: bool = typer.Option(False, "--original", help="Also write each template's "
                                   "original values as instance 'original'."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip bad templates (named on "
@@ -58,7 +58,9 @@ def generate_command(
     found = load_templates(templates)
     chosen = found.templates if variant is None else found.variant(variant)
     if variant is not None and not chosen:
-        raise PapercraftError(f"no {variant!r} templates in {templates}", exit_code=2)
+        from papercraft_gsm_symbolic.loader import missing_variant_message
+
+        raise PapercraftError(missing_variant_message(variant, templates), exit_code=2)
     if found.errors and not skip_bad:
         found.raise_first()
     skipped = [str(e) for e in found.errors]

@@ -1,7 +1,8 @@
 """Finding templates: ``builtin`` (ours), one file, or a folder (Apple's ``templates/`` works).
 
 A template's variant comes from its ``variant`` field, else from the folder it sits in
-(``symbolic``, ``p1``, ``p2``, ``noop``), else it is ``symbolic``.
+(``symbolic``, ``p1``, ``p2``, ``noop``, ``m1``), else it is ``symbolic``. A GSM-Symbolic
+template with an ``m1`` annotation also gives its GSM-M1 template (see :mod:`.m1`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from importlib import resources
 from pathlib import Path
 
 from papercraft.errors import PapercraftError
+from papercraft_gsm_symbolic.m1 import derive_m1
 from papercraft_gsm_symbolic.template import Template, TemplateError, read_template
 
 BUILTIN = "builtin"
+APPLE_VARIANTS = ("symbolic", "p1", "p2")
+"""The variants Apple released templates and generated data for."""
 
 
 def builtin_dir() -> Path:
@@ -77,6 +81,14 @@ def load_templates(source: str | Path = BUILTIN) -> TemplateSet:
             found.templates.append(read_template(file))
         except TemplateError as exc:
             found.errors.append(exc)
+    for template in list(found.templates):
+        try:
+            derived = derive_m1(template)
+        except TemplateError as exc:
+            found.errors.append(exc)
+            continue
+        if derived is not None:
+            found.templates.append(derived)
     keys: dict[str, Path] = {}
     for template in list(found.templates):
         if template.key in keys:
@@ -86,3 +98,18 @@ def load_templates(source: str | Path = BUILTIN) -> TemplateSet:
         else:
             keys[template.key] = template.path
     return found
+
+
+def missing_variant_message(variant: str, source: str) -> str:
+    """Why ``source`` has no ``variant`` templates, and what to use instead."""
+    message = (f"no {variant!r} templates in {source} (a folder named {variant}/ or a "
+               "'variant' field marks them")
+    if variant == "m1":
+        message += ("; GSM-M1 templates come from the 'm1' annotation of GSM-Symbolic "
+                    "templates: most of ours have one, Apple's do not, and Apple released no "
+                    "GSM-M1 templates: use templates=builtin")
+    elif variant not in APPLE_VARIANTS:
+        message += (f"; Apple released templates for {', '.join(APPLE_VARIANTS)} only, no "
+                    f"GSM-{variant.capitalize() if variant != 'noop' else 'NoOp'} templates: "
+                    "use templates=builtin (ours) or write your own")
+    return message + ")"

@@ -1,4 +1,4 @@
-"""Registration of the GSM-Symbolic plugin: four benchmarks, the commands and a demo.
+"""Registration of the GSM-Symbolic plugin: five benchmarks, the commands and a demo.
 
 Imports nothing heavy: the records name their code lazily, and the commands module
 imports only typer until a command runs.
@@ -20,6 +20,7 @@ _BENCHMARKS = (
     ("gsm-p1", "p1_task", "GSM-P1: GSM-Symbolic with one added clause (harder by one step)."),
     ("gsm-p2", "p2_task", "GSM-P2: GSM-Symbolic with two added clauses."),
     ("gsm-noop", "noop_task", "GSM-NoOp: a clause that seems relevant but changes nothing."),
+    ("gsm-m1", "m1_task", "GSM-M1: GSM-Symbolic with one clause removed (easier by one step)."),
 )
 
 

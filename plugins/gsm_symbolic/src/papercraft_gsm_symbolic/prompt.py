@@ -1,11 +1,18 @@
 """The 8-shot chain-of-thought prompt (exemplars written for papercraft, not from GSM8K).
 
-Format of the paper's evaluation: ``Q: ...`` / ``A: Let's think step by step. ... The final
-answer is N.``, exemplars separated by a blank line, the question last.
+Format of the paper's evaluation (the template in apple/ml-gsm-symbolic's README): the line
+``As an expert problem solver, solve step by step the following mathematical questions.``,
+then the shots ``Q: ...`` / ``A: Let's think step by step. ... The final answer is N.``,
+separated by blank lines, the question last. Other exemplars (the standard GSM8K 8-shot
+chain of thought) come from a JSONL file of question/answer, see :mod:`.shots`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+INTRO = "As an expert problem solver, solve step by step the following mathematical questions."
+"""The opening line of the paper's prompt."""
 LEAD = "Let's think step by step."
 
 EXEMPLARS: tuple[tuple[str, str], ...] = (
@@ -61,10 +68,14 @@ EXEMPLARS: tuple[tuple[str, str], ...] = (
 """(question, worked answer) pairs; every answer ends with 'The final answer is N.'"""
 
 
-def build_prompt(question: str, shots: int = 8) -> str:
-    """``shots`` exemplars (0 to 8), then ``Q: question`` and ``A: Let's think step by step.``"""
-    if not 0 <= shots <= len(EXEMPLARS):
-        raise ValueError(f"shots must be between 0 and {len(EXEMPLARS)}")
-    blocks = [f"Q: {q}\nA: {LEAD} {a}" for q, a in EXEMPLARS[:shots]]
+def build_prompt(question: str, shots: int = 8,
+                 exemplars: Sequence[tuple[str, str]] | None = None) -> str:
+    """The opening line, ``shots`` exemplars (ours by default), then ``Q: question`` and
+    ``A: Let's think step by step.``"""
+    pool = EXEMPLARS if exemplars is None else tuple(exemplars)
+    if not 0 <= shots <= len(pool):
+        raise ValueError(f"shots must be between 0 and {len(pool)}")
+    blocks = [INTRO]
+    blocks.extend(f"Q: {q}\nA: {LEAD} {a}" for q, a in pool[:shots])
     blocks.append(f"Q: {question.strip()}\nA: {LEAD}")
     return "\n\n".join(blocks)

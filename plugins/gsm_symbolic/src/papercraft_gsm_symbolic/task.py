@@ -1,7 +1,9 @@
-"""The benchmarks ``gsm-symbolic``, ``gsm-p1``, ``gsm-p2`` and ``gsm-noop`` as runner tasks.
+"""The benchmarks ``gsm-symbolic``, ``gsm-p1``, ``gsm-p2``, ``gsm-noop`` and ``gsm-m1`` as tasks.
 
 Instance ``i`` of every template forms instantiation set ``i`` (the paper's 50 sets of
-GSM-Symbolic); the template's original values form the set ``original``. Accuracy is
+GSM-Symbolic); the template's original values form the set ``original``. With
+``-p released=PATH`` the samples are Apple's released instances instead (set = the row's
+``instance``, originals from ``original_question``/``original_answer``). Accuracy is
 reported per set, with its mean, standard deviation (``ddof=1``), minimum and maximum, and
 the drop from the originals to the mean over sets.
 """
@@ -20,15 +22,18 @@ from papercraft.evaluation.task import Sample, Task, stratified_subset
 from papercraft.models.base import GenerationParams
 from papercraft_gsm_symbolic import __version__
 from papercraft_gsm_symbolic.prompt import EXEMPLARS, build_prompt
+from papercraft_gsm_symbolic.released import ReleasedRow
 
 ORIGINAL = "original"
 TOLERANCE = 1e-6
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _PARAMS = {
     "templates": "builtin, a template file or a folder (default builtin)",
-    "instances": "instances per template = instantiation sets (default 50)",
+    "released": "Apple's generated_data/GSM_*.jsonl: evaluate exactly its instances",
+    "instances": "instances per template = instantiation sets (default 50; released: all)",
     "seed": "seed of the instances (default 0)",
-    "shots": "exemplars in the prompt, 0-8 (default 8)",
+    "shots": "exemplars in the prompt: 0-8 of ours (default 8), or a JSONL file of "
+             "question/answer (the standard GSM8K 8-shot chain of thought)",
     "include_original": "also evaluate each template's original values (default true)",
     "max_tokens": "tokens generated per answer (default 256)",
     "max_templates": "use only the first N templates of the variant (default all)",
@@ -202,9 +207,13 @@ class GSMSymbolicTask(Task):
         self.name = name
         self.variant = variant
         self.templates_source = str(params.get("templates", "builtin"))
+        self.released = self._released(params)
+        self._all_sets = self.released is not None and params.get("instances") in (None, "")
         self.instances = _int("instances", params.get("instances", 50), 1, 10_000)
         self.seed = _int("seed", params.get("seed", 0), -(2**63))
-        self.shots = _int("shots", params.get("shots", 8), 0, len(EXEMPLARS))
+        self.shots_file, self.exemplars = self._exemplars(params.get("shots", 8))
+        self.shots = (len(self.exemplars) if self.shots_file is not None
+                      else _int("shots", params.get("shots", 8), 0, len(EXEMPLARS)))
         self.include_original = _bool("include_original", params.get("include_original", True))
         self.max_tokens = _int("max_tokens", params.get("max_tokens", 256), 1, 100_000)
         self.skip_bad = _bool("skip_bad", params.get("skip_bad", False))
@@ -214,9 +223,39 @@ class GSMSymbolicTask(Task):
         self.template_ids = tuple(i.strip() for i in ids.split(",") if i.strip())
         self._samples: list[Sample] | None = None
 
+    def _released(self, params: dict[str, Any]) -> str | None:
+        """The released file (checked to exist), or None; refuses parameters it overrides."""
+        value = params.get("released")
+        if value in (None, ""):
+            return None
+        from papercraft.cli.validate import input_file
+        from papercraft_gsm_symbolic.released import OPTION, check_variant
+
+        clash = [k for k in ("templates", "seed", "skip_bad") if params.get(k) not in (None, "")]
+        if clash:
+            raise PapercraftError(f"{OPTION} evaluates the file's instances as they are: drop "
+                                  f"-p {', -p '.join(clash)}", exit_code=2)
+        path = str(Path(str(value)).expanduser())
+        input_file(path, option=OPTION.rstrip("="))
+        check_variant(path, self.variant)
+        return path
+
+    @staticmethod
+    def _exemplars(value: Any) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+        """(the shots file, its exemplars) for ``shots=FILE``; (None, ours) for a count."""
+        text = str(value).strip()
+        if isinstance(value, int) or text.lstrip("+-").isdigit():
+            return None, EXEMPLARS
+        from papercraft_gsm_symbolic.shots import read_shots
+
+        path = str(Path(text).expanduser())
+        return path, tuple(read_shots(path))
+
     def _build(self) -> list[Sample]:
+        if self.released is not None:
+            return self._build_released()
         from papercraft_gsm_symbolic.engine import instantiate, original_instance
-        from papercraft_gsm_symbolic.loader import load_templates
+        from papercraft_gsm_symbolic.loader import load_templates, missing_variant_message
         from papercraft_gsm_symbolic.template import TemplateError
 
         found = load_templates(self.templates_source)
@@ -234,9 +273,8 @@ class GSMSymbolicTask(Task):
             templates = [t for t in templates if t.id in self.template_ids]
         templates = templates[:self.max_templates]
         if not templates:
-            raise PapercraftError(
-                f"no {self.variant!r} templates in {self.templates_source} (a folder named "
-                f"{self.variant}/ or a 'variant' field marks them)", exit_code=2)
+            raise PapercraftError(missing_variant_message(self.variant, self.templates_source),
+                                  exit_code=2)
         originals: list[Sample] = []
         sets: list[list[Sample]] = [[] for _ in range(self.instances)]
         for template in templates:
@@ -259,11 +297,58 @@ class GSMSymbolicTask(Task):
             sys.stderr.write(f"{self.name}: skipped {message}\n")
         return originals + [s for group in sets for s in group]
 
+    def _build_released(self) -> list[Sample]:
+        """Samples of the released file: originals (one per template), then set 0, 1, ..."""
+        from papercraft_gsm_symbolic.released import read_released, same_id
+
+        assert self.released is not None
+        rows = read_released(self.released)
+        order: list[str] = []
+        for row in rows:
+            if row.id not in order:
+                order.append(row.id)
+        if self.template_ids:
+            missing = [i for i in self.template_ids if not any(same_id(i, t) for t in order)]
+            if missing:
+                raise PapercraftError(f"no id {', '.join(missing)} in {self.released}",
+                                      exit_code=2)
+            order = [t for t in order if any(same_id(i, t) for i in self.template_ids)]
+        chosen = set(order[:self.max_templates])
+        rows = [r for r in rows if r.id in chosen and (self._all_sets or
+                                                       r.instance < self.instances)]
+        place = {t: n for n, t in enumerate(order)}
+        rows.sort(key=lambda r: (r.instance, place[r.id]))
+        originals: dict[str, Sample] = {}
+        if self.include_original:
+            for row in sorted(rows, key=lambda r: place[r.id]):
+                if row.id not in originals:
+                    originals[row.id] = self._released_sample(row, ORIGINAL)
+        return list(originals.values()) + [self._released_sample(r, str(r.instance))
+                                           for r in rows]
+
+    def _released_sample(self, row: ReleasedRow, set_name: str) -> Sample:
+        template = f"{int(row.id):04d}" if row.id.isdigit() else row.id
+        original = set_name == ORIGINAL
+        question = row.original_question if original else row.question
+        return Sample(
+            id=f"{self.variant}/{template}/{set_name}",
+            prompt=build_prompt(question, self.shots, self.exemplars),
+            target=row.original_target if original else row.target,
+            metadata={
+                "set": set_name,
+                "template": template,
+                "variant": self.variant,
+                "original_id": row.original_id,
+                "question": question,
+                "released": True,
+            },
+        )
+
     def _sample(self, instance: Any, set_name: str) -> Sample:
         template = instance.template
         return Sample(
             id=f"{template.variant}/{template.id}/{set_name}",
-            prompt=build_prompt(instance.question, self.shots),
+            prompt=build_prompt(instance.question, self.shots, self.exemplars),
             target=instance.target_text,
             metadata={
                 "set": set_name,
@@ -310,10 +395,12 @@ class GSMSymbolicTask(Task):
         """The parameters (and how many templates and originals they gave)."""
         return {
             "variant": self.variant,
-            "templates": self.templates_source,
-            "instances": self.instances,
-            "seed": self.seed,
+            "templates": None if self.released is not None else self.templates_source,
+            "released": self.released,
+            "instances": None if self._all_sets else self.instances,
+            "seed": None if self.released is not None else self.seed,
             "shots": self.shots,
+            "shots_file": self.shots_file,
             "include_original": self.include_original,
             "max_tokens": self.max_tokens,
             "skip_bad": self.skip_bad,
@@ -356,3 +443,8 @@ def p2_task(**params: Any) -> GSMSymbolicTask:
 def noop_task(**params: Any) -> GSMSymbolicTask:
     """GSM-NoOp: a clause that seems relevant but changes nothing."""
     return GSMSymbolicTask("noop", **params)
+
+
+def m1_task(**params: Any) -> GSMSymbolicTask:
+    """GSM-M1: one clause removed from each problem (our annotated templates)."""
+    return GSMSymbolicTask("m1", **params)

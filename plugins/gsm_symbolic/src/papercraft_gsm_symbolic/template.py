@@ -23,7 +23,7 @@ from papercraft_gsm_symbolic.helpers import DRAWS, FUNCTIONS
 from papercraft_gsm_symbolic.pools import POOLS
 from papercraft_gsm_symbolic.safe_eval import Expression, ExpressionError, compile_expression
 
-VARIANTS = ("symbolic", "p1", "p2", "noop")
+VARIANTS = ("symbolic", "p1", "p2", "noop", "m1")
 """Variants a folder name or a ``variant`` field may give."""
 MAX_FILE_BYTES = 256 * 1024
 """Largest template file read (the published templates are a few kB)."""
@@ -120,6 +120,8 @@ class Template:
     checks: list[list[Condition]] = field(default_factory=list)
     """``checks[i]``: conditions that become checkable once init line ``i`` is bound."""
     constant_checks: list[Condition] = field(default_factory=list)
+    m1: Any = None
+    """The ``m1`` annotation (the clause GSM-M1 removes), unchecked; see :mod:`.m1`."""
 
     @property
     def key(self) -> str:
@@ -399,6 +401,7 @@ def _parse(data: dict[str, Any], path: Path, variant: str | None) -> Template:
         final_expr=final_expr,
         checks=checks,
         constant_checks=constant_checks,
+        m1=data.get("m1"),
     )
 
 
