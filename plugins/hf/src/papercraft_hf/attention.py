@@ -3,20 +3,25 @@
 A kernel (see :mod:`papercraft_hf.kernels` for the contract) is wrapped in an adapter with
 transformers' attention-function signature and registered under a private name; the model is
 then loaded with ``attn_implementation=<that name>``. The adapter mirrors transformers'
-``sdpa_attention_forward``: it repeats key/value heads for grouped-query attention, passes
-``is_causal=True`` when transformers left the causal mask implicit, and hands boolean masks
-(True = may attend) otherwise.
+``sdpa_attention_forward``: it passes ``is_causal=True`` when transformers left the causal mask
+implicit and hands boolean masks (True = may attend) otherwise. For grouped-query attention a
+one-token decoding step packs the query heads that share a key/value head into the query axis
+(``[B, Hkv, groups, d]`` against the cached ``[B, Hkv, Nk, d]``), as transformers does, so the
+KV cache is never copied; prompts (several query tokens) repeat the key/value heads instead.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import statistics
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 
 from papercraft.errors import PapercraftError
+from papercraft.models.base import GenerationParams, Message, Model
 from papercraft.registry import AttentionRecord
 
 Kernel = Callable[..., torch.Tensor]
@@ -41,8 +46,37 @@ def _repeat_kv(states: torch.Tensor, n_rep: int) -> torch.Tensor:
     return states.reshape(batch, heads * n_rep, length, dim)
 
 
+def _open_empty_rows(mask: torch.Tensor) -> torch.Tensor:
+    """A bool mask whose query rows with nothing to attend to (left padding) attend everywhere.
+
+    Their outputs are never used, and no kernel has to handle empty rows.
+    """
+    return mask | ~mask.any(dim=-1, keepdim=True)
+
+
 def make_adapter(kernel: Kernel, kernel_name: str) -> Callable[..., tuple[torch.Tensor, None]]:
-    """A transformers attention function that calls ``kernel``."""
+    """A transformers attention function that calls ``kernel``.
+
+    transformers builds one mask per forward pass and hands the same tensor to every layer;
+    the adapter prepares it once per pass: ``last`` holds the latest mask, cache length, layer
+    and result, and is reused by a later layer of the same pass only (a layer index that does
+    not grow starts a new pass). The tuple is swapped whole, so threads sharing the adapter
+    never pair one mask with another's result.
+    """
+    last: list[tuple[torch.Tensor, int, int, torch.Tensor] | None] = [None]
+
+    def prepared_mask(mask: torch.Tensor, kv_length: int, layer: int | None) -> torch.Tensor:
+        seen = last[0]
+        if seen is not None and layer is not None and seen[0] is mask \
+                and seen[1] == kv_length and layer > seen[2]:
+            ready = seen[3]
+        else:
+            ready = mask[:, :, :, :kv_length]
+            if ready.dtype == torch.bool:
+                ready = _open_empty_rows(ready)
+        if layer is not None:
+            last[0] = (mask, kv_length, layer, ready)
+        return ready
 
     def attention_forward(
         module: torch.nn.Module,
@@ -57,18 +91,22 @@ def make_adapter(kernel: Kernel, kernel_name: str) -> Callable[..., tuple[torch.
         if kwargs.get("softcap") is not None:
             raise ValueError(f"attention kernel {kernel_name!r}: no logit soft-capping")
         groups = getattr(module, "num_key_value_groups", 1)
+        batch, heads, q_length, _ = query.shape
+        kv_length = key.shape[2]
+        mask = None if attention_mask is None else \
+            prepared_mask(attention_mask, kv_length, getattr(module, "layer_idx", None))
+        if groups > 1 and q_length == 1 and (mask is None or mask.shape[1] == 1):
+            # One new token per row: each key/value head serves its `groups` query heads as
+            # `groups` query rows (a mask [B, 1, 1, Nk] broadcasts over them). No copy of the
+            # cache, and the same arithmetic per query head.
+            packed = query.reshape(batch, heads // groups, groups, query.shape[-1])
+            output = kernel(packed, key, value, attn_mask=mask, is_causal=False, scale=scaling)
+            output = output.reshape(batch, heads, 1, output.shape[-1])
+            return output.transpose(1, 2).contiguous(), None
         key = _repeat_kv(key, groups)
         value = _repeat_kv(value, groups)
-        q_length, kv_length = query.shape[2], key.shape[2]
         causal = kwargs.get("is_causal")
         causal = getattr(module, "is_causal", True) if causal is None else causal
-        mask = attention_mask
-        if mask is not None:
-            mask = mask[:, :, :, :kv_length]
-            if mask.dtype == torch.bool:
-                # A query row with nothing to attend to (left padding) attends everywhere
-                # instead: its output is never used, and no kernel has to handle empty rows.
-                mask = mask | ~mask.any(dim=-1, keepdim=True)
         is_causal = bool(causal and mask is None and q_length > 1)
         if is_causal and kv_length > q_length:
             # Prefill into a static cache: the trailing slots are empty (as transformers does).
@@ -82,8 +120,13 @@ def make_adapter(kernel: Kernel, kernel_name: str) -> Callable[..., tuple[torch.
 
 def probe(kernel: Kernel, kernel_name: str, *, heads: int, head_dim: int, dtype: torch.dtype,
           device: torch.device | str = "cpu") -> None:
-    """Call ``kernel`` on tiny inputs of every kind the adapter passes; refuse it if it fails."""
+    """Call ``kernel`` on tiny inputs of every kind the adapter passes; refuse it if it fails.
+
+    A kernel that cannot serve the model's dtype (or head size) is refused with one line naming
+    the kernel, the dtype and the kernel's reason, whichever exception it raised.
+    """
     generator = torch.Generator(device="cpu").manual_seed(0)
+    dtype_name = str(dtype).removeprefix("torch.")
 
     def rand(length: int) -> torch.Tensor:
         t = torch.randn(2, heads, length, head_dim, generator=generator)
@@ -91,21 +134,25 @@ def probe(kernel: Kernel, kernel_name: str, *, heads: int, head_dim: int, dtype:
 
     padded = torch.ones(2, 1, 4, 4, dtype=torch.bool, device=device).tril()
     padded[1, :, :, 0] = False  # the second row is left-padded by one token
-    padded = padded | ~padded.any(dim=-1, keepdim=True)
+    padded = _open_empty_rows(padded)
+    decoding = torch.ones(2, 1, 1, 5, dtype=torch.bool, device=device)
+    decoding[1, :, :, 0] = False  # a padded row decoding (grouped heads as query rows)
     cases = [
         ("causal prefill", rand(4), rand(4), None, True),
         ("boolean mask", rand(4), rand(4), padded, False),
         ("one-token decode", rand(1), rand(5), None, False),
+        ("grouped one-token decode", rand(3), rand(5), decoding, False),
     ]
     scale = head_dim**-0.5
     for label, query, keys, mask, is_causal in cases:
         values = rand(keys.shape[2])
         try:
             out = kernel(query, keys, values, attn_mask=mask, is_causal=is_causal, scale=scale)
-        except (ValueError, NotImplementedError, TypeError) as exc:
+        except (ValueError, NotImplementedError, TypeError, RuntimeError) as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise PapercraftError(
-                f"attention kernel {kernel_name!r} cannot serve this model ({label}, "
-                f"{heads} heads of dim {head_dim}, {dtype}): {exc}"
+                f"attention kernel {kernel_name!r} cannot serve {dtype_name} ({label}, "
+                f"{heads} heads of dim {head_dim}): {reason}"
             ) from exc
         if not isinstance(out, torch.Tensor) or tuple(out.shape) != tuple(query.shape):
             got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
@@ -149,3 +196,39 @@ def install(record: AttentionRecord, *, heads: int, head_dim: int, dtype: torch.
     if AttentionMaskInterface is not None:
         AttentionMaskInterface.register(name, sdpa_mask)
     return name
+
+
+def time_swapped_attention(baseline: Model, swapped: Model, conversation: Sequence[Message], *,
+                           max_tokens: int = 64, repeats: int = 3) -> dict[str, Any]:
+    """Greedy generation seconds of two loaded models on one conversation, and their ratio.
+
+    ``baseline`` is the model with its own attention, ``swapped`` the same model with a kernel
+    (``load_model(..., attention="sdpa")``). Each is warmed up once, then the runs alternate
+    (baseline, swapped, baseline...) so that a change in the machine's load hits both; the
+    ratio is the swapped median over the baseline median (``swapped_attention_ratio``).
+    """
+    if repeats < 1:
+        raise ValueError("repeats must be at least 1")
+    params = GenerationParams(max_tokens=max_tokens)
+    for model in (baseline, swapped):
+        model.generate([conversation], GenerationParams(max_tokens=2))
+    seconds: dict[str, list[float]] = {"baseline": [], "swapped": []}
+    texts: dict[str, str] = {}
+    tokens = 0
+    for _ in range(repeats):
+        for label, model in (("baseline", baseline), ("swapped", swapped)):
+            started = time.perf_counter()
+            completion = model.generate([conversation], params)[0]
+            seconds[label].append(time.perf_counter() - started)
+            texts[label] = completion.text
+            tokens = completion.completion_tokens
+    base, swap = statistics.median(seconds["baseline"]), statistics.median(seconds["swapped"])
+    return {
+        "baseline_seconds": seconds["baseline"],
+        "swapped_seconds": seconds["swapped"],
+        "baseline_median_s": base,
+        "swapped_median_s": swap,
+        "swapped_attention_ratio": swap / base,
+        "completion_tokens": tokens,
+        "same_text": texts["baseline"] == texts["swapped"],
+    }
