@@ -2,10 +2,13 @@
 
 The runner takes the task's samples in order (``limit`` N takes ``task.subset(N, seed)``:
 the first N unless the task draws a representative subset), skips those a
-resumed folder already holds, sends the rest to the model in batches of ``concurrency``
-prompts per call (local models) or on ``concurrency`` threads, one prompt per call (remote
-models), lets the task parse and score each response and appends every finished batch to
-``samples.jsonl``. ``results.json`` is written when every sample is done.
+resumed folder already holds, hands the rest to the model's ``generate_iter`` /
+``complete_iter`` with at most ``concurrency`` prompts in flight (local models: a model that
+batches continuously keeps that many rows busy) or runs them on ``concurrency`` threads, one
+prompt per call (remote models), lets the task parse and score each response and appends
+every finished sample to ``samples.jsonl``. A prompt the model cannot take (longer than its
+context) is recorded as that sample's ``error`` (score 0) and the run goes on.
+``results.json`` is written when every sample is done.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import json
 import platform
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
@@ -26,7 +29,14 @@ from papercraft.errors import PapercraftError
 from papercraft.evaluation.metrics import summarize
 from papercraft.evaluation.runfolder import RunFolder
 from papercraft.evaluation.task import Sample, Task
-from papercraft.models.base import Completion, GenerationParams, Message, Model
+from papercraft.models.base import (
+    Completion,
+    GenerationParams,
+    Message,
+    Model,
+    ModelInputError,
+    Outcome,
+)
 from papercraft.registry import BenchmarkRecord
 
 FORMAT_VERSION = 1
@@ -243,17 +253,10 @@ def _messages(prompt: str | Sequence[Message]) -> list[Message]:
 
 def _call(model: Model, task: Task, samples: Sequence[Sample],
           params: GenerationParams) -> list[Completion]:
+    prompts = _prompts(task, samples)
     if task.mode == "chat":
-        completions = model.generate([_messages(s.prompt) for s in samples], params)
+        completions = model.generate(prompts, params)
     else:
-        prompts = []
-        for sample in samples:
-            if not isinstance(sample.prompt, str):
-                raise PapercraftError(
-                    f"sample {sample.id!r} has a message list but the task's mode is "
-                    "'complete'; use mode = 'chat'"
-                )
-            prompts.append(sample.prompt)
         completions = model.complete(prompts, params)
     if len(completions) != len(samples):
         raise PapercraftError(
@@ -261,6 +264,63 @@ def _call(model: Model, task: Task, samples: Sequence[Sample],
             f"for {len(samples)} prompts"
         )
     return completions
+
+
+def _prompts(task: Task, samples: Sequence[Sample]) -> list[Any]:
+    """The model inputs of ``samples``: message lists (chat tasks) or strings."""
+    if task.mode == "chat":
+        return [_messages(s.prompt) for s in samples]
+    for sample in samples:
+        if not isinstance(sample.prompt, str):
+            raise PapercraftError(
+                f"sample {sample.id!r} has a message list but the task's mode is "
+                "'complete'; use mode = 'chat'"
+            )
+    return [s.prompt for s in samples]
+
+
+def _call_iter(model: Model, task: Task, samples: Sequence[Sample], params: GenerationParams,
+               concurrency: int) -> Iterator[Outcome]:
+    """The model's outcomes for ``samples`` as they finish, each exactly once."""
+    prompts = _prompts(task, samples)
+    if task.mode == "chat":
+        outcomes = model.generate_iter(prompts, params, concurrency=concurrency)
+    else:
+        outcomes = model.complete_iter(prompts, params, concurrency=concurrency)
+    seen: set[int] = set()
+    for outcome in outcomes:
+        if not 0 <= outcome.index < len(samples) or outcome.index in seen:
+            raise PapercraftError(
+                f"model {model.model_id!r} returned an answer for input {outcome.index} "
+                f"of {len(samples)} twice or out of range"
+            )
+        seen.add(outcome.index)
+        yield outcome
+    if len(seen) != len(samples):
+        raise PapercraftError(
+            f"model {model.model_id!r} returned {len(seen)} completions "
+            f"for {len(samples)} prompts"
+        )
+
+
+def error_record(index: int, sample: Sample, error: ModelInputError) -> dict[str, Any]:
+    """The ``samples.jsonl`` row of a sample the model could not take (score 0)."""
+    return {
+        "index": index,
+        "id": sample.id,
+        "prompt": sample.prompt if isinstance(sample.prompt, str) else _messages(sample.prompt),
+        "response": "",
+        "parsed": None,
+        "target": sample.target,
+        "score": 0.0,
+        "metadata": sample.metadata,
+        "finish_reason": "error",
+        "error": str(error),
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "seconds": 0.0,
+        "cached": False,
+    }
 
 
 def sample_record(task: Task, index: int, sample: Sample, completion: Completion) -> dict[str, Any]:
@@ -321,6 +381,7 @@ def compute_results(
         "status": "complete" if len(ordered) >= total else "partial",
         "n": len(ordered),
         "total": total,
+        "errors": sum(1 for r in ordered if r.get("error")),
         "metrics": metrics,
         "task_metrics": task_metrics,
         "timing": timing,
@@ -448,11 +509,13 @@ class Evaluation:
     def _batches(self, model: Model, params: GenerationParams, threads: bool):
         size = self.settings.concurrency
         if not threads:
-            for start in range(0, len(self.pending), size):
-                chunk = self.pending[start:start + size]
-                completions = _call(model, self.task, [s for _, s in chunk], params)
-                yield [sample_record(self.task, i, s, c)
-                       for (i, s), c in zip(chunk, completions, strict=True)]
+            samples = [s for _, s in self.pending]
+            for outcome in _call_iter(model, self.task, samples, params, size):
+                index, sample = self.pending[outcome.index]
+                if outcome.error is not None:
+                    yield [error_record(index, sample, outcome.error)]
+                elif outcome.completion is not None:
+                    yield [sample_record(self.task, index, sample, outcome.completion)]
             return
         pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="papercraft-eval")
         try:
@@ -472,8 +535,14 @@ class Evaluation:
                 batch, failure = [], None
                 for future in finished:
                     index, sample = running.pop(future)
-                    if future.exception() is not None:
-                        failure = failure or future.exception()
+                    error = future.exception()
+                    if isinstance(error, ModelInputError):
+                        batch.append(error_record(index, sample, error))
+                        if failure is None:
+                            submit()
+                        continue
+                    if error is not None:
+                        failure = failure or error
                         continue
                     batch.append(sample_record(self.task, index, sample, future.result()[0]))
                     if failure is None:

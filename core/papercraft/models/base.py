@@ -6,10 +6,10 @@ import contextvars
 import math
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeVar
 
 from papercraft.errors import PapercraftError
 
@@ -17,6 +17,8 @@ SEED_MIN = -(2**63)
 """The smallest seed (torch.Generator.manual_seed takes signed or unsigned 64-bit values)."""
 SEED_MAX = 2**64 - 1
 """The largest seed."""
+
+T = TypeVar("T")
 
 
 class Message(TypedDict):
@@ -120,6 +122,51 @@ class Completion:
 
 
 @dataclass
+class Outcome:
+    """One finished input of :meth:`Model.generate_iter`: its completion, or why it failed."""
+
+    index: int
+    """Position of the input in the call."""
+    completion: Completion | None = None
+    error: ModelInputError | None = None
+    """An input this model cannot take (too long, empty); the other inputs still run."""
+
+
+def iter_in_batches(
+    call: Callable[[list[T]], list[Completion]], inputs: Sequence[T], size: int | None
+) -> Iterator[Outcome]:
+    """Outcomes of ``call`` over batches of ``size`` inputs (all at once when None), in order.
+
+    A batch refused with :class:`ModelInputError` is retried one input at a time, so only the
+    inputs the model cannot take come back as errors.
+    """
+    size = len(inputs) if size is None else max(1, size)
+    for start in range(0, len(inputs), size or 1):
+        chunk = list(inputs[start:start + size])
+        try:
+            completions = call(chunk)
+        except ModelInputError as exc:
+            if len(chunk) == 1:
+                yield Outcome(start, error=exc)
+            else:
+                yield from _one_by_one(call, chunk, start)
+            continue
+        for offset, completion in enumerate(completions):
+            yield Outcome(start + offset, completion)
+
+
+def _one_by_one(call: Callable[[list[T]], list[Completion]], chunk: list[T],
+                start: int) -> Iterator[Outcome]:
+    for offset, item in enumerate(chunk):
+        try:
+            completion = call([item])[0]
+        except ModelInputError as exc:
+            yield Outcome(start + offset, error=exc)
+        else:
+            yield Outcome(start + offset, completion)
+
+
+@dataclass
 class PerplexityResult:
     """Token-level negative log-likelihood of a text."""
 
@@ -157,6 +204,24 @@ class Model(ABC):
     def chat(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
         """Answer one conversation."""
         return self.generate([messages], params)[0]
+
+    def generate_iter(
+        self, conversations: Sequence[Sequence[Message]], params: GenerationParams,
+        *, concurrency: int | None = None,
+    ) -> Iterator[Outcome]:
+        """Answer conversations, yielding each as it finishes (any order), at most
+        ``concurrency`` at a time; an input the model cannot take is an error Outcome.
+
+        Default: :meth:`generate` over batches of ``concurrency`` (all at once when None).
+        """
+        return iter_in_batches(lambda batch: self.generate(batch, params), conversations,
+                               concurrency)
+
+    def complete_iter(
+        self, prompts: Sequence[str], params: GenerationParams, *, concurrency: int | None = None
+    ) -> Iterator[Outcome]:
+        """Continue raw prompts like :meth:`generate_iter` (default: :meth:`complete`)."""
+        return iter_in_batches(lambda batch: self.complete(batch, params), prompts, concurrency)
 
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
         """Yield the answer in pieces. Default: the whole answer at once."""

@@ -7,7 +7,14 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 from papercraft.errors import PapercraftError
-from papercraft.models.base import Completion, GenerationParams, Message, Model, PerplexityResult
+from papercraft.models.base import (
+    Completion,
+    GenerationParams,
+    Message,
+    Model,
+    Outcome,
+    PerplexityResult,
+)
 from papercraft.models.cache import CacheError, Kind, ModelCache, cache_key, cacheable
 
 T = TypeVar("T")
@@ -116,6 +123,58 @@ class CachedModel(Model):
         """Continue raw prompts, from the cache where possible."""
         return self._cached_batch(
             "complete", prompts, params, lambda batch: self.model.complete(batch, params)
+        )
+
+    def _cached_iter(
+        self,
+        kind: Kind,
+        inputs: Sequence[T],
+        params: GenerationParams,
+        forward: Callable[[list[T]], Iterator[Outcome]],
+    ) -> Iterator[Outcome]:
+        """Hits at once, then the misses (each distinct one generated once) as they finish."""
+        if not cacheable(params):
+            yield from forward(list(inputs))
+            return
+        keys = [self.key(kind, item, params) for item in inputs]
+        found = self._lookup(keys)
+        waiting: dict[str, list[int]] = {}
+        missing: list[T] = []
+        for index, (key, item) in enumerate(zip(keys, inputs, strict=True)):
+            if key in found:
+                yield Outcome(index, found[key])
+                continue
+            if key not in waiting:
+                waiting[key] = []
+                missing.append(item)
+            waiting[key].append(index)
+        if not missing:
+            return  # everything was a hit: a lazy model stays unloaded
+        order = list(waiting)
+        for outcome in forward(missing):
+            key = order[outcome.index]
+            if outcome.completion is not None:
+                self._store(kind, {key: outcome.completion})
+            for index in waiting[key]:
+                yield Outcome(index, outcome.completion, outcome.error)
+
+    def generate_iter(
+        self, conversations: Sequence[Sequence[Message]], params: GenerationParams,
+        *, concurrency: int | None = None,
+    ) -> Iterator[Outcome]:
+        """Answer conversations as they finish, from the cache where possible."""
+        return self._cached_iter(
+            "chat", conversations, params,
+            lambda batch: self.model.generate_iter(batch, params, concurrency=concurrency),
+        )
+
+    def complete_iter(
+        self, prompts: Sequence[str], params: GenerationParams, *, concurrency: int | None = None
+    ) -> Iterator[Outcome]:
+        """Continue raw prompts as they finish, from the cache where possible."""
+        return self._cached_iter(
+            "complete", prompts, params,
+            lambda batch: self.model.complete_iter(batch, params, concurrency=concurrency),
         )
 
     def cached(self, messages: Sequence[Message], params: GenerationParams) -> Completion | None:

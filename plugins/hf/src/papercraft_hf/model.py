@@ -1,18 +1,22 @@
 """``HFModel``: a transformers causal LM behind papercraft's Model interface.
 
-Generation is a plain decoding loop over a KV cache: prompts are left-padded into batches
-(sorted by length), each step picks one token per row (greedy or a seeded draw), rows leave
-the batch as soon as they finish (end-of-sequence token, stop string or token limit).
+Generation is a decoding loop over a KV cache, each step picking one token per row (greedy or
+a seeded draw); rows leave the batch as soon as they finish (end-of-sequence token, stop
+string or token limit). By default it runs :mod:`papercraft_hf.scheduler` (continuous
+batching: a queued prompt takes a finished row's place) with a
+:class:`~papercraft_hf.prefix_cache.PrefixCache` (a prompt's shared prefix is not recomputed).
+With both turned off (``prefix_cache=False, continuous_batching=False``) it runs static
+batches: prompts sorted by length, left-padded and prefilled together.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
+import os
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -24,28 +28,40 @@ from papercraft.models.base import (
     Message,
     Model,
     ModelInputError,
+    Outcome,
     PerplexityResult,
     check_cancelled,
 )
 from papercraft_hf.decoding import TextTracker, new_generator, pick_next
+from papercraft_hf.prefix_cache import PrefixCache
+from papercraft_hf.scheduler import Row, Scheduler, supported
 
 DEFAULT_BATCH_SIZE = 8
 DEFAULT_PPL_WINDOW = 2048
+PREFIX_CACHE_ENV = "PAPERCRAFT_HF_PREFIX_CACHE"
+CONTINUOUS_BATCHING_ENV = "PAPERCRAFT_HF_CONTINUOUS_BATCHING"
+_FALSE = ("0", "false", "no", "off")
+_TRUE = ("1", "true", "yes", "on")
 
 
-@dataclass
-class _Row:
-    """One sequence being generated."""
+def flag(value: Any) -> bool | None:
+    """A switch given as a bool or as text (``1/0``, ``true/false``, ``yes/no``, ``on/off``)."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"expected a switch (1/0, true/false, yes/no, on/off), got {value!r}")
 
-    tracker: TextTracker
-    prompt_tokens: int
-    limit: int
-    generated: int = 0
-    finish_reason: str | None = None
 
-    @property
-    def done(self) -> bool:
-        return self.finish_reason is not None
+def _switch(value: bool | None, env: str) -> bool:
+    """``value``, else the environment variable ``env``, else on."""
+    if value is not None:
+        return value
+    text = os.environ.get(env, "").strip().lower()
+    return text not in _FALSE
 
 
 def _end_of_sequence_ids(tokenizer: Any, model: Any) -> set[int]:
@@ -75,6 +91,8 @@ class HFModel(Model):
         attention: str | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         load_seconds: float = 0.0,
+        prefix_cache: bool | None = None,
+        continuous_batching: bool | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -96,6 +114,11 @@ class HFModel(Model):
         params = inspect.signature(model.forward).parameters
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
         self._logits_to_keep = "logits_to_keep" in params
+        splices = supported(self._new_cache())  # sliding-window caches keep the static loop
+        self.prefix_cache_enabled = splices and _switch(prefix_cache, PREFIX_CACHE_ENV)
+        self.continuous_batching = splices and _switch(continuous_batching,
+                                                       CONTINUOUS_BATCHING_ENV)
+        self.prefix_cache = PrefixCache() if self.prefix_cache_enabled else None
 
     # ------------------------------------------------------------ prompts
     def _chat_ids(self, messages: Sequence[Message]) -> list[int]:
@@ -144,15 +167,15 @@ class HFModel(Model):
             return DynamicCache()
 
     def _steps(self, prompts: Sequence[Sequence[int]], params: GenerationParams
-               ) -> Iterator[list[_Row]]:
+               ) -> Iterator[list[Row]]:
         """Decode one batch; yields the rows after every step (finished rows keep their state).
 
         Before each forward pass it calls :func:`check_cancelled`, so a caller that gives up
         (the server's client left or its deadline passed) stops the loop within one token.
         """
         rows = [
-            _Row(TextTracker(self.tokenizer, params.stop), len(ids),
-                 min(params.max_tokens, self.context_length - len(ids)))
+            Row(TextTracker(self.tokenizer, params.stop), len(ids),
+                min(params.max_tokens, self.context_length - len(ids)))
             for ids in prompts
         ]
         width = max(len(ids) for ids in prompts)
@@ -200,27 +223,83 @@ class HFModel(Model):
                 logits = self._forward(next_ids[:, None], mask if padded else None, positions,
                                        cache)
 
-    def _run(self, prompts: Sequence[Sequence[int]], params: GenerationParams) -> list[Completion]:
-        for i, ids in enumerate(prompts):
-            self._check_length(i, ids)
+    @property
+    def scheduled(self) -> bool:
+        """Whether generation runs the scheduler (prefix cache or continuous batching on)."""
+        return self.prefix_cache_enabled or self.continuous_batching
+
+    def _completion(self, row: Row, seconds: float, width: int) -> Completion:
+        extra: dict[str, Any] = {"batch_size": width, "attention": self.attention}
+        if self.scheduled:
+            extra["prefix_tokens"] = row.reused_tokens
+        return Completion(
+            text=row.tracker.text,
+            model=self.model_id,
+            finish_reason=row.finish_reason or "length",
+            prompt_tokens=row.prompt_tokens,
+            completion_tokens=row.generated,
+            seconds=seconds,
+            extra=extra,
+        )
+
+    def _static(self, prompts: Sequence[Sequence[int]], params: GenerationParams,
+                width: int) -> Iterator[tuple[int, Completion]]:
+        """Static batches of ``width`` prompts sorted by length, each prefilled together."""
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-        results: list[Completion | None] = [None] * len(prompts)
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start:start + self.batch_size]
+        for start in range(0, len(order), width):
+            chunk = order[start:start + width]
             started = time.perf_counter()
             rows = deque(self._steps([prompts[i] for i in chunk], params), maxlen=1)[0]
             seconds = time.perf_counter() - started
             for i, row in zip(chunk, rows, strict=True):
-                results[i] = Completion(
-                    text=row.tracker.text,
-                    model=self.model_id,
-                    finish_reason=row.finish_reason or "length",
-                    prompt_tokens=row.prompt_tokens,
-                    completion_tokens=row.generated,
-                    seconds=seconds,
-                    extra={"batch_size": len(chunk), "attention": self.attention},
-                )
+                yield i, self._completion(row, seconds, len(chunk))
+
+    def _scheduled(self, prompts: Sequence[Sequence[int]], params: GenerationParams,
+                   width: int) -> Iterator[tuple[int, Completion]]:
+        """The scheduler's completions, each as soon as its row finishes."""
+        scheduler = Scheduler(self, prompts, params, width=width, prefix_cache=self.prefix_cache,
+                              refill=self.continuous_batching)
+        for finished in scheduler.run():
+            for i in finished:
+                row = scheduler.rows[i]
+                yield i, self._completion(row, row.seconds, width)
+
+    def _completions(self, prompts: Sequence[Sequence[int]], params: GenerationParams,
+                     width: int) -> Iterator[tuple[int, Completion]]:
+        if not prompts:
+            return iter(())
+        if self.scheduled:
+            return self._scheduled(prompts, params, width)
+        return self._static(prompts, params, width)
+
+    def _run(self, prompts: Sequence[Sequence[int]], params: GenerationParams) -> list[Completion]:
+        for i, ids in enumerate(prompts):
+            self._check_length(i, ids)
+        results: list[Completion | None] = [None] * len(prompts)
+        for i, completion in self._completions(prompts, params, self.batch_size):
+            results[i] = completion
         return [r for r in results if r is not None]
+
+    def _outcomes(self, encode: Any, inputs: Sequence[Any], params: GenerationParams,
+                  concurrency: int | None) -> Iterator[Outcome]:
+        """Encode each input (an input the model cannot take is an error Outcome), then
+        generate the rest with at most ``min(concurrency, batch_size)`` rows at a time."""
+        width = min(self.batch_size, concurrency or self.batch_size)
+        valid: list[int] = []
+        prompts: list[list[int]] = []
+        for i, item in enumerate(inputs):
+            try:
+                ids = encode(item)
+                self._check_length(i, ids)
+            except ModelInputError as exc:
+                if exc.code == "chat_not_supported":
+                    raise
+                yield Outcome(i, error=exc)
+                continue
+            valid.append(i)
+            prompts.append(ids)
+        for j, completion in self._completions(prompts, params, width):
+            yield Outcome(valid[j], completion)
 
     # ------------------------------------------------------ Model API
     def generate(
@@ -237,13 +316,35 @@ class HFModel(Model):
             return []
         return self._run([self._text_ids(p) for p in prompts], params)
 
+    def generate_iter(
+        self, conversations: Sequence[Sequence[Message]], params: GenerationParams,
+        *, concurrency: int | None = None,
+    ) -> Iterator[Outcome]:
+        """Answer conversations, each yielded as it finishes (continuous batching)."""
+        return self._outcomes(self._chat_ids, conversations, params, concurrency)
+
+    def complete_iter(
+        self, prompts: Sequence[str], params: GenerationParams, *, concurrency: int | None = None
+    ) -> Iterator[Outcome]:
+        """Continue raw prompts, each yielded as it finishes (continuous batching)."""
+        return self._outcomes(self._text_ids, prompts, params, concurrency)
+
+    def _row_states(self, ids: list[int], params: GenerationParams) -> Iterator[Row]:
+        """The single row of ``ids`` after every step."""
+        if not self.scheduled:
+            for rows in self._steps([ids], params):
+                yield rows[0]
+            return
+        scheduler = Scheduler(self, [ids], params, width=1, prefix_cache=self.prefix_cache)
+        for _ in scheduler.run():
+            yield scheduler.rows[0]
+
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
         """Yield the answer in pieces as it is generated."""
         ids = self._chat_ids(messages)
         self._check_length(0, ids)
         emitted = ""
-        for rows in self._steps([ids], params):
-            row = rows[0]
+        for row in self._row_states(ids, params):
             text = row.tracker.ready(final=row.done)
             if len(text) > len(emitted) and text.startswith(emitted):
                 yield text[len(emitted):]
@@ -290,6 +391,8 @@ class HFModel(Model):
         )
 
     def close(self) -> None:
-        """Drop the weights."""
+        """Drop the weights and the prefix cache."""
+        if self.prefix_cache is not None:
+            self.prefix_cache.clear()
         self.model = None
         self.tokenizer = None

@@ -23,10 +23,18 @@ def register_models(register: Any) -> None:
             factory="papercraft_hf.factories:smollm2",
         )
     )
+    for suffix, precision in (("bf16", "bfloat16"), ("int8", "int8 weight-only (torchao)")):
+        register(
+            ModelRecord(
+                name=f"smollm2-{suffix}",
+                summary=f"SmolLM2-135M-Instruct in {precision}, converted once and cached.",
+                factory="papercraft_hf.factories:smollm2",
+            )
+        )
     register(
         ModelRecord(
             name="hf",
-            summary="hf:PATH - any local transformers causal-LM folder.",
+            summary="hf:PATH[@bf16|@int8] - any local transformers causal-LM folder.",
             factory="papercraft_hf.factories:local",
             prefix=True,
         )
