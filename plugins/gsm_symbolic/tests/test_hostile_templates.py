@@ -201,6 +201,13 @@ def audit(event, args):
     elif event == "open" and args and "HOSTILE_MARKER" in str(args[0]):
         events.append("open " + str(args[0]))
 sys.addaudithook(audit)
+def peak_rss_mib():
+    # VmHWM belongs to this process's own memory map; ru_maxrss would carry over the peak of
+    # the parent that forked us (a pytest process with torch loaded).
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 from papercraft.errors import PapercraftError
 from papercraft_gsm_symbolic import engine
 from papercraft_gsm_symbolic.template import read_template
@@ -229,7 +236,7 @@ for path in sorted(Path(sys.argv[1]).iterdir()):
         "name": path.stem, "outcome": outcome, "wall": time.monotonic() - start,
         "cpu": after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime,
         "peak_mib": tracemalloc.get_traced_memory()[1] / 2**20,
-        "maxrss_mib": after.ru_maxrss / 1024, "events": events[:],
+        "maxrss_mib": peak_rss_mib(), "events": events[:],
     }), flush=True)
 """
 

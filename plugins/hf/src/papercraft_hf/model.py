@@ -262,7 +262,8 @@ class HFModel(Model):
         for finished in scheduler.run():
             for i in finished:
                 row = scheduler.rows[i]
-                yield i, self._completion(row, row.seconds, width)
+                # rows decoded together at most: the width, or fewer prompts than that
+                yield i, self._completion(row, row.seconds, min(width, len(prompts)))
 
     def _completions(self, prompts: Sequence[Sequence[int]], params: GenerationParams,
                      width: int) -> Iterator[tuple[int, Completion]]:
