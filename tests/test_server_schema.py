@@ -10,7 +10,6 @@ Examples and time are bounded.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,43 +20,13 @@ pytest.importorskip("uvicorn")
 from hypothesis import HealthCheck, settings  # noqa: E402 - after the skips
 
 from papercraft.models.server import create_app  # noqa: E402
+from papercraft_hf.testing import save_tiny_llama  # noqa: E402
 from test_server import EchoModel, running  # noqa: E402 - the test model and server helper
 
 MAX_EXAMPLES = 60
 """Generated requests per operation and phase (a run tries a few hundred in all)."""
-SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
 
-def save_tiny_llama(folder: Path) -> Path:
-    """A random two-layer Llama (context 128) and a byte-level tokenizer, saved to ``folder``.
-
-    (The same model as plugins/hf/tests/test_sampling.py builds.)
-    """
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    vocab = {c: i for i, c in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
-    for token in SPECIAL:
-        vocab[token] = len(vocab)
-    backend = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    backend.add_special_tokens(SPECIAL)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|im_end|>",
-                                        pad_token="<|endoftext|>")
-    tokenizer.chat_template = (
-        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
-        "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
-        eos_token_id=vocab["<|im_end|>"], pad_token_id=vocab["<|endoftext|>"],
-    )
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -20,17 +20,13 @@ from papercraft.models.base import GenerationParams, ModelInputError  # noqa: E4
 from papercraft_hf.model import HFModel, flag  # noqa: E402
 from papercraft_hf.prefix_cache import PrefixCache, common_length  # noqa: E402
 from papercraft_hf.scheduler import Scheduler  # noqa: E402
+from papercraft_hf.testing import save_tiny_llama  # noqa: E402
 
 SHOTS = "".join(f"Q: what is {i} plus {i + 1}?\nA: {2 * i + 1}.\n\n" for i in range(8))
 """An 8-shot prefix shared by every prompt below (about 200 tokens)."""
 QUESTIONS = ["Q: and 3 plus 4?", "Q: what is nine plus ten, please?", "Q: 1+1?",
              "Q: how many legs do four cats have in total?", "Q: zero plus zero?", "Q: 12 + 30?"]
 PROMPTS = [SHOTS + q + "\nA:" for q in QUESTIONS]
-SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
-    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
 MODES = {
     "prefix cache": {"prefix_cache": True, "continuous_batching": False},
     "continuous batching": {"prefix_cache": False, "continuous_batching": True},
@@ -38,36 +34,13 @@ MODES = {
 }
 
 
-def save_tiny_model(folder: Path) -> Path:
-    """A random two-layer Llama (context 512) and a byte-level tokenizer, saved to ``folder``."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    vocab = {c: i for i, c in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
-    for token in SPECIAL:
-        vocab[token] = len(vocab)
-    backend = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    backend.add_special_tokens(SPECIAL)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|im_end|>",
-                                        pad_token="<|endoftext|>")
-    tokenizer.chat_template = CHAT_TEMPLATE
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-        initializer_range=0.3,  # sharper logits than the default 0.02: varied answers
-        eos_token_id=vocab["<|im_end|>"], pad_token_id=vocab["<|endoftext|>"],
-    )
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_tiny_model(tmp_path_factory.mktemp("tiny-llama"))
+    # context 512 for 8-shot-like prompts; sharper logits than the default: varied answers
+    return save_tiny_llama(tmp_path_factory.mktemp("tiny-llama"), context=512,
+                           initializer_range=0.3)
 
 
 def load(folder: Path, **options: Any) -> HFModel:
