@@ -77,6 +77,12 @@ def _check_inputs(func: str, q1: Any, k1: Any, q2: Any, k2: Any,
     return [q1, arrays["k1"], arrays["q2"], arrays["k2"], v], tuple(lead), n, d
 
 
+def _check_settings(lam: float, causal: bool, threads: int,
+                    lead: tuple[int, ...]) -> tuple[float, int, int, int]:
+    """The checked scalar arguments of every entry point: (lam, causal flag, threads, B*H)."""
+    return _check_lambda(lam), _check_causal(causal), _check_threads(threads), math.prod(lead)
+
+
 def diffattn(
     q1: np.ndarray,
     k1: np.ndarray,
@@ -94,10 +100,7 @@ def diffattn(
     """
     lib = _lib()
     (q1, k1, q2, k2, v), lead, n, d = _check_inputs("diffattn", q1, k1, q2, k2, v)
-    lam = _check_lambda(lam)
-    causal_flag = _check_causal(causal)
-    threads = _check_threads(threads)
-    bh = math.prod(lead)
+    lam, causal_flag, threads, bh = _check_settings(lam, causal, threads, lead)
     check_allocation(v.nbytes + int(lib.pc_diffattn_scratch_bytes(bh, n, d, threads)),
                      f"diffattn: output {v.shape} float32 and scratch")
     out = np.empty(v.shape, np.float32)
@@ -128,10 +131,7 @@ def diffattn_fwd(
     """
     lib = _lib()
     (q1, k1, q2, k2, v), lead, n, d = _check_inputs("diffattn_fwd", q1, k1, q2, k2, v)
-    lam = _check_lambda(lam)
-    causal_flag = _check_causal(causal)
-    threads = _check_threads(threads)
-    bh = math.prod(lead)
+    lam, causal_flag, threads, bh = _check_settings(lam, causal, threads, lead)
     check_allocation(2 * v.nbytes + 8 * bh * n
                      + int(lib.pc_diffattn_scratch_bytes(bh, n, d, threads)),
                      f"diffattn_fwd: outputs {v.shape} float32 x 2 and scratch")
@@ -178,10 +178,7 @@ def diffattn_bwd(
         if x.shape != want:
             raise ValueError(f"diffattn_bwd: {name} must have shape {want}, got {x.shape}")
         saved[name] = x
-    lam = _check_lambda(lam)
-    causal_flag = _check_causal(causal)
-    threads = _check_threads(threads)
-    bh = math.prod(lead)
+    lam, causal_flag, threads, bh = _check_settings(lam, causal, threads, lead)
     check_allocation(3 * q1.nbytes + v.nbytes
                      + int(lib.pc_diffattn_bwd_scratch_bytes(bh, n, d, threads)),
                      f"diffattn_bwd: gradients of {q1.shape} and {v.shape} float32 and scratch")
