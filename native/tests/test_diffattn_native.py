@@ -13,19 +13,8 @@ import papercraft_native as pn
 pytestmark = pytest.mark.skipif(not pn.available(), reason="extension not built")
 
 
-def _supported() -> list[str]:
-    found = []
-    for name in ("baseline", "avx2", "avx512"):
-        try:
-            pn.set_isa(name)
-        except ValueError:
-            continue
-        found.append(name)
-    pn.set_isa("auto")
-    return found
 
-
-ISAS = _supported() if pn.available() else []
+ISAS = pn.supported_isas() if pn.available() else []
 
 
 @pytest.fixture(params=ISAS)

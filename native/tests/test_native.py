@@ -32,19 +32,8 @@ except ImportError:  # the lmul plugin is not installed: load its reference modu
 ALL_ISAS = ("baseline", "avx2", "avx512")
 
 
-def _supported() -> list[str]:
-    found = []
-    for name in ALL_ISAS:
-        try:
-            pn.set_isa(name)
-        except ValueError:
-            continue
-        found.append(name)
-    pn.set_isa("auto")
-    return found
 
-
-ISAS = _supported()
+ISAS = pn.supported_isas()
 
 
 @pytest.fixture(params=ISAS)

@@ -41,6 +41,7 @@ from papercraft_native.diffattn import (
 )
 from papercraft_native.limits import AllocationTooLarge, check_allocation
 from papercraft_native.lmul import (
+    ISA_NAMES,
     MAX_THREADS,
     available,
     isa,
@@ -48,10 +49,12 @@ from papercraft_native.lmul import (
     lgemm,
     lmul,
     set_isa,
+    supported_isas,
 )
 
 __all__ = [
     "AllocationTooLarge",
+    "ISA_NAMES",
     "MAX_THREADS",
     "available",
     "check_allocation",
@@ -65,5 +68,6 @@ __all__ = [
     "lgemm",
     "lmul",
     "set_isa",
+    "supported_isas",
 ]
 __version__ = "0.1.0"

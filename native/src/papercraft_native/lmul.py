@@ -148,3 +148,19 @@ def set_isa(name: str = "auto") -> None:
     if not isinstance(name, str):
         raise ValueError(f"set_isa: name must be a string, got {name!r}")
     _check_error("set_isa", lib.pc_set_isa(name.encode()))
+
+
+ISA_NAMES = ("baseline", "avx2", "avx512")
+
+
+def supported_isas() -> list[str]:
+    """The instruction sets this processor can run, of ``ISA_NAMES``; leaves "auto" chosen."""
+    found = []
+    for name in ISA_NAMES:
+        try:
+            set_isa(name)
+        except ValueError:
+            continue
+        found.append(name)
+    set_isa("auto")
+    return found
