@@ -11,6 +11,7 @@ a header line first.)
 
 import os
 import re
+import sys
 import threading
 import time
 from pathlib import Path
@@ -32,6 +33,27 @@ _lock = threading.Lock()
 def reset_calls() -> None:
     """Zero the model's call counters."""
     CALLS.update(calls=0, prompts=0, batch_sizes=[], params=[])
+
+
+def fresh_home(home: Path, monkeypatch: Any) -> Path:
+    """Point PAPERCRAFT_HOME at ``home``, unset the variables this plugin reads, zero the
+    counters: the state every CLI test of this plugin starts from."""
+    monkeypatch.setenv("PAPERCRAFT_HOME", str(home))
+    for name in ("PAPERCRAFT_MODEL", DELAY_ENV, INTERRUPT_ENV):
+        monkeypatch.delenv(name, raising=False)
+    reset_calls()
+    return home
+
+
+def cli_app() -> Any:
+    """The command line with the core and this plugin only (name ``eval-test``)."""
+    from papercraft.cli.main import build_app
+    from papercraft.plugins import PluginManager
+
+    manager = PluginManager(only=[])
+    manager.load_defaults()
+    manager.add_module(sys.modules[__name__], name="eval-test", version="0.0.7")
+    return build_app(manager)
 
 
 def operands(index: int) -> tuple[int, int]:

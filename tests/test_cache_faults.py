@@ -23,11 +23,9 @@ import pytest
 from typer.testing import CliRunner
 
 import eval_test_plugin
-from papercraft.cli.main import build_app
 from papercraft.models.base import Completion, GenerationParams
 from papercraft.models.cache import CacheError, ModelCache
 from papercraft.models.cached import CachedModel
-from papercraft.plugins import PluginManager
 
 TESTS = Path(__file__).parent
 QUESTION = "What is 1 + 4?"
@@ -36,19 +34,12 @@ ANSWER = "The answer is 5."
 
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("PAPERCRAFT_HOME", str(tmp_path / "home"))
-    for name in ("PAPERCRAFT_MODEL", eval_test_plugin.DELAY_ENV, eval_test_plugin.INTERRUPT_ENV):
-        monkeypatch.delenv(name, raising=False)
-    eval_test_plugin.reset_calls()
-    return tmp_path / "home"
+    return eval_test_plugin.fresh_home(tmp_path / "home", monkeypatch)
 
 
 @pytest.fixture(scope="module")
 def app() -> Any:
-    manager = PluginManager(only=[])
-    manager.load_defaults()
-    manager.add_module(eval_test_plugin, name="eval-test", version="0.0.7")
-    return build_app(manager)
+    return eval_test_plugin.cli_app()
 
 
 def invoke(app: Any, *args: str) -> Any:

@@ -17,8 +17,6 @@ from typer.testing import CliRunner
 
 import eval_test_plugin
 from eval_test_plugin import model_is_right, operands
-from papercraft.cli.main import build_app
-from papercraft.plugins import PluginManager
 from plugin_factory import pip_install, write_plugin
 
 ROW_FIELDS = {"index", "id", "prompt", "response", "parsed", "target", "score", "metadata",
@@ -27,19 +25,12 @@ ROW_FIELDS = {"index", "id", "prompt", "response", "parsed", "target", "score", 
 
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("PAPERCRAFT_HOME", str(tmp_path / "home"))
-    for name in ("PAPERCRAFT_MODEL", eval_test_plugin.DELAY_ENV, eval_test_plugin.INTERRUPT_ENV):
-        monkeypatch.delenv(name, raising=False)
-    eval_test_plugin.reset_calls()
-    return tmp_path / "home"
+    return eval_test_plugin.fresh_home(tmp_path / "home", monkeypatch)
 
 
 @pytest.fixture(scope="module")
 def app() -> Any:
-    manager = PluginManager(only=[])
-    manager.load_defaults()
-    manager.add_module(eval_test_plugin, name="eval-test", version="0.0.7")
-    return build_app(manager)
+    return eval_test_plugin.cli_app()
 
 
 def invoke(app: Any, *args: str) -> Any:
