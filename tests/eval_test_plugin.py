@@ -45,6 +45,16 @@ def fresh_home(home: Path, monkeypatch: Any) -> Path:
     return home
 
 
+CLI_SCRIPT = (
+    "import json, sys\n"
+    f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+    "import eval_test_plugin\n"
+    "eval_test_plugin.cli_app()(args=json.loads(sys.argv[1]), prog_name='papercraft')\n"
+)
+"""``python -c CLI_SCRIPT ARGS_JSON`` runs ``papercraft ARGS`` with the core and this plugin in a
+process of its own (for kills, resource limits and locks held by another process)."""
+
+
 def cli_app() -> Any:
     """The command line with the core and this plugin only (name ``eval-test``)."""
     from papercraft.cli.main import build_app

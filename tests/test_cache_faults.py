@@ -14,7 +14,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -200,17 +199,7 @@ def test_cached_model_warns_once(home: Path, capsys: pytest.CaptureFixture[str])
 
 
 # ---------------------------------------------------------------------------- a full disk
-CLI = textwrap.dedent("""
-    import json, sys
-    sys.path.insert(0, {tests!r})
-    import eval_test_plugin
-    from papercraft.cli.main import build_app
-    from papercraft.plugins import PluginManager
-    manager = PluginManager(only=[])
-    manager.load_defaults()
-    manager.add_module(eval_test_plugin, name="eval-test", version="0.0.7")
-    build_app(manager)(args=json.loads(sys.argv[1]), prog_name="papercraft")
-""").format(tests=str(TESTS))
+CLI = eval_test_plugin.CLI_SCRIPT
 
 
 def papercraft_limited(fsize: int, *args: str) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -32,18 +31,7 @@ from papercraft.evaluation.runner import Evaluation, RunSettings
 
 TESTS = Path(__file__).parent
 
-# Runs `papercraft ARGS` with the test plugin; argv[1] is a JSON list of arguments.
-CLI = textwrap.dedent("""
-    import json, sys
-    sys.path.insert(0, {tests!r})
-    import eval_test_plugin
-    from papercraft.cli.main import build_app
-    from papercraft.plugins import PluginManager
-    manager = PluginManager(only=[])
-    manager.load_defaults()
-    manager.add_module(eval_test_plugin, name="eval-test", version="0.0.7")
-    build_app(manager)(args=json.loads(sys.argv[1]), prog_name="papercraft")
-""").format(tests=str(TESTS))
+CLI = eval_test_plugin.CLI_SCRIPT
 
 
 @pytest.fixture(autouse=True)
