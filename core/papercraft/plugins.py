@@ -47,6 +47,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "papercraft.builtin.commands",
     "papercraft.builtin.demos",
     "papercraft.builtin.models",
+    "papercraft.builtin.retrieval",
+    "papercraft.builtin.benchmarks",
 )
 """Core modules loaded as plugins before any installed distribution."""
 

@@ -8,6 +8,9 @@ batches continuously keeps that many rows busy) or runs them on ``concurrency`` 
 prompt per call (remote models), lets the task parse and score each response and appends
 every finished sample to ``samples.jsonl``. A prompt the model cannot take (longer than its
 context) is recorded as that sample's ``error`` (score 0) and the run goes on.
+A task with its own solve step (:mod:`papercraft.evaluation.solve`) is run one sample per
+call of ``task.solve`` instead (on ``concurrency`` threads for remote models), its model calls
+counted into the sample's record.
 ``results.json`` is written when every sample is done.
 """
 
@@ -28,6 +31,7 @@ from typing import Any
 from papercraft.errors import PapercraftError
 from papercraft.evaluation.metrics import summarize
 from papercraft.evaluation.runfolder import RunFolder
+from papercraft.evaluation.solve import CountingModel, Solution, SolveContext, Tally
 from papercraft.evaluation.task import Sample, Task
 from papercraft.models.base import (
     Completion,
@@ -344,6 +348,36 @@ def sample_record(task: Task, index: int, sample: Sample, completion: Completion
     }
 
 
+def solution_record(task: Task, index: int, sample: Sample, solution: Solution,
+                    tally: Tally) -> dict[str, Any]:
+    """The ``samples.jsonl`` row of a sample a task's solve step answered."""
+    parsed = task.parse(solution.response, sample)
+    score = float(task.score(parsed, sample))
+    seconds = solution.seconds if solution.seconds is not None else tally.seconds
+    record = {
+        "index": index,
+        "id": sample.id,
+        "prompt": sample.prompt if isinstance(sample.prompt, str) else _messages(sample.prompt),
+        "response": solution.response,
+        "parsed": parsed,
+        "target": sample.target,
+        "score": score,
+        "metadata": sample.metadata,
+        "finish_reason": solution.finish_reason,
+        "calls": solution.calls if solution.calls is not None else tally.calls,
+        "prompt_tokens": (solution.prompt_tokens if solution.prompt_tokens is not None
+                          else tally.prompt_tokens),
+        "completion_tokens": (solution.completion_tokens
+                              if solution.completion_tokens is not None
+                              else tally.completion_tokens),
+        "seconds": round(float(seconds), 6),
+        "cached": tally.calls > 0 and tally.cached >= tally.calls,
+    }
+    if solution.extra:
+        record["extra"] = _jsonable(solution.extra)
+    return record
+
+
 def _ordered(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(records, key=lambda r: (r.get("index", float("inf")), str(r.get("id"))))
 
@@ -367,6 +401,7 @@ def compute_results(
         "prompt_tokens": sum(int(r.get("prompt_tokens") or 0) for r in ordered),
         "completion_tokens": completion_tokens,
         "cached": sum(1 for r in ordered if r.get("cached")),
+        "model_calls": sum(int(r.get("calls", 0 if r.get("error") else 1)) for r in ordered),
         "model_seconds": round(sum(float(r.get("seconds") or 0) for r in ordered), 3),
     }
     if wall_seconds is not None:
@@ -417,8 +452,9 @@ class Evaluation:
 
     def __init__(self, task: Task, settings: RunSettings, folder: RunFolder,
                  config: dict[str, Any], samples: list[Sample], done: list[dict[str, Any]],
-                 *, resumed: bool) -> None:
+                 *, resumed: bool, manager: Any | None = None) -> None:
         self.task = task
+        self.manager = manager
         self.settings = settings
         self.folder = folder
         self.config = config
@@ -463,7 +499,8 @@ class Evaluation:
         except BaseException:
             folder.unlock()
             raise
-        return cls(task, settings, folder, config, samples, done, resumed=resumed)
+        return cls(task, settings, folder, config, samples, done, resumed=resumed,
+                   manager=manager)
 
     def close(self) -> None:
         """Release the run folder (its lock) without running."""
@@ -508,6 +545,9 @@ class Evaluation:
 
     def _batches(self, model: Model, params: GenerationParams, threads: bool):
         size = self.settings.concurrency
+        if self.task.has_pipeline():
+            yield from self._solved(model, params, size if threads else 1)
+            return
         if not threads:
             samples = [s for _, s in self.pending]
             for outcome in _call_iter(model, self.task, samples, params, size):
@@ -545,6 +585,54 @@ class Evaluation:
                         failure = failure or error
                         continue
                     batch.append(sample_record(self.task, index, sample, future.result()[0]))
+                    if failure is None:
+                        submit()
+                if batch:
+                    yield batch
+                if failure is not None:
+                    raise failure
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _solve_one(self, model: Model, params: GenerationParams, index: int, sample: Sample,
+                   lock: Any) -> dict[str, Any]:
+        counted = CountingModel(model, lock)
+        ctx = SolveContext(counted, params, seed=self.settings.seed, manager=self.manager)
+        try:
+            solution = self.task.solve(sample, ctx)
+        except ModelInputError as exc:
+            return error_record(index, sample, exc)
+        return solution_record(self.task, index, sample, solution, counted.tally)
+
+    def _solved(self, model: Model, params: GenerationParams, workers: int):
+        """Records of the pending samples through the task's solve step, as they finish."""
+        if workers <= 1:
+            for index, sample in self.pending:
+                yield [self._solve_one(model, params, index, sample, None)]
+            return
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="papercraft-solve")
+        try:
+            queue = iter(self.pending)
+            running: dict[Future[dict[str, Any]], int] = {}
+
+            def submit() -> None:
+                for index, sample in queue:
+                    running[pool.submit(self._solve_one, model, params, index, sample,
+                                        None)] = index
+                    return
+
+            for _ in range(workers):
+                submit()
+            while running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                batch, failure = [], None
+                for future in finished:
+                    running.pop(future)
+                    error = future.exception()
+                    if error is not None:
+                        failure = failure or error
+                        continue
+                    batch.append(future.result())
                     if failure is None:
                         submit()
                 if batch:

@@ -15,9 +15,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from papercraft.models.base import GenerationParams, Message
+
+if TYPE_CHECKING:
+    from papercraft.evaluation.solve import Solution, SolveContext
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,26 @@ class Task(ABC):
     @abstractmethod
     def score(self, parsed: str | None, sample: Sample) -> float:
         """The sample's score (1.0 / 0.0 for accuracy)."""
+
+    def solve(self, sample: Sample, ctx: SolveContext) -> Solution:
+        """Run the task's pipeline for one sample (default: one model call on its prompt).
+
+        Override it when an answer needs more than one model call (retrieve then answer,
+        rounds, tools, agents); see :mod:`papercraft.evaluation.solve`. Tasks that keep the
+        default are batched by the runner instead of being solved one sample at a time.
+        A :class:`~papercraft.models.base.ModelInputError` raised here is recorded as the
+        sample's error and the run goes on.
+        """
+        from papercraft.evaluation.solve import Solution
+
+        if self.mode == "chat" or not isinstance(sample.prompt, str):
+            return Solution(ctx.ask(sample.prompt))
+        completion = ctx.model.complete([sample.prompt], ctx.params)[0]
+        return Solution(completion.text, finish_reason=completion.finish_reason)
+
+    def has_pipeline(self) -> bool:
+        """True when the task overrides :meth:`solve` (the runner then calls it per sample)."""
+        return type(self).solve is not Task.solve
 
     def config(self) -> dict[str, Any]:
         """The task's parameters, stored in results.json (resume checks them)."""

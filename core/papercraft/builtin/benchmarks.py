@@ -1,0 +1,18 @@
+"""Benchmarks of the core: rag-qa over the shipped QA corpus (or one a user brings)."""
+
+from __future__ import annotations
+
+from papercraft.hookspecs import Register, hookimpl
+from papercraft.registry import BenchmarkRecord
+
+
+@hookimpl
+def register_benchmarks(register: Register) -> None:
+    register(BenchmarkRecord(
+        name="rag-qa",
+        summary="Questions on countries and elements answered from retrieved passages; "
+        "-p strategy= retriever= k= setting=clean|worst|conflict|gold-hard|gold-random",
+        factory="papercraft.retrieval.benchmark:create_task",
+        metric="accuracy",
+        tags=("retrieval", "rag", "qa"),
+    ))

@@ -1,0 +1,1 @@
+"""The retrieval area: corpora, retrievers (with cached indexes) and RAG strategies."""
