@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from papercraft.hookspecs import hookimpl
-from papercraft.registry import AttentionRecord, DemoRecord, ModelRecord
+from papercraft.registry import AttentionRecord, DemoRecord, ModelRecord, RetrievalRecord
 
 PAPERCRAFT_API_VERSION = "1.0"
 
@@ -49,6 +49,19 @@ def register_attention(register: Any) -> None:
             summary="torch.nn.functional.scaled_dot_product_attention (the reference kernel).",
             kind="kernel",
             target="papercraft_hf.kernels:sdpa",
+        )
+    )
+
+
+@hookimpl
+def register_retrieval(register: Any) -> None:
+    register(
+        RetrievalRecord(
+            name="minilm",
+            summary="Dense retrieval: cosine of all-MiniLM-L6-v2 sentence embeddings "
+            "(embedded, offline); option batch_size.",
+            kind="retriever",
+            factory="papercraft_hf.retrieval:create_retriever",
         )
     )
 
