@@ -305,6 +305,7 @@ class RagQATask(Task):
             "confidence": answer.confidence,
             "strategy_calls": answer.calls,
             "fallback": bool(answer.extra.get("fallback", False)),
+            "strategy_extra": answer.extra,
         }
         if self.setting == "conflict":
             wrong = list(item.meta.get("counterfactual_answers")
