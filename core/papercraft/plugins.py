@@ -48,6 +48,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "papercraft.builtin.demos",
     "papercraft.builtin.models",
     "papercraft.builtin.retrieval",
+    "papercraft.builtin.tools",
     "papercraft.builtin.benchmarks",
 )
 """Core modules loaded as plugins before any installed distribution."""

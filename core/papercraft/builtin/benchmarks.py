@@ -16,3 +16,11 @@ def register_benchmarks(register: Register) -> None:
         metric="accuracy",
         tags=("retrieval", "rag", "qa"),
     ))
+    register(BenchmarkRecord(
+        name="tool-qa",
+        summary="Questions that need a stdlib tool (dates, gcd, units, strings, ...) answered "
+        "by an agent loop; -p router=in-context|toolgen max_steps= (other -p go to the router)",
+        factory="papercraft.tools.benchmark:create_task",
+        metric="accuracy",
+        tags=("tools", "agent", "qa"),
+    ))
