@@ -10,13 +10,15 @@ Measures in one process, contenders alternating within every repeat (medians rep
   over a left-padded batched float32 ``model.generate``;
 - ``eval_samples_per_min`` / ``eval_ratio``: a 32-sample 8-shot GSM-Symbolic run through the
   core runner, new path (best precision, prefix cache, continuous batching) over float32 with
-  both switched off (goal >= 3);
+  both switched off (goal >= 3), both at ``--eval-concurrency`` prompts in flight (default 8,
+  the model's batch size: ``eval run --concurrency 8``);
 - ``swapped_attention_ratio``: generation time with ``--attention sdpa`` over the default
   path, same ~323-token prompt, 64 new tokens (goal <= 1.2);
 - ``perplexity`` per precision on the core's sample text (goals: bfloat16 within 1 %, int8
   within 3 % of float32).
 
     python bench/models.py [--quick] [--json] [--save PATH] [--repeats N] [--threads N]
+                           [--eval-concurrency N]
 """
 
 from __future__ import annotations
@@ -82,8 +84,10 @@ def _ours(model: Any, convs: list[list[dict[str, str]]], tokens: int) -> tuple[i
     return sum(c.completion_tokens for c in done), time.perf_counter() - started
 
 
-def _eval_run(manager: Any, model: Any, samples: int, max_tokens: int | None) -> dict[str, Any]:
-    """One GSM-Symbolic run (8 shots) through the core runner, no completion cache."""
+def _eval_run(manager: Any, model: Any, samples: int, max_tokens: int | None,
+              concurrency: int = 1) -> dict[str, Any]:
+    """One GSM-Symbolic run (8 shots) through the core runner, no completion cache, at most
+    ``concurrency`` prompts in flight (``eval run --concurrency``)."""
     from papercraft.evaluation.runner import Evaluation, RunSettings, build_task
 
     record = manager.record("benchmarks", "gsm-symbolic")
@@ -92,7 +96,7 @@ def _eval_run(manager: Any, model: Any, samples: int, max_tokens: int | None) ->
         params["max_tokens"] = str(max_tokens)
     task = build_task(record, params)
     settings = RunSettings(benchmark="gsm-symbolic", model=model.model_id, limit=samples,
-                           params=params, cache=False)
+                           params=params, cache=False, concurrency=concurrency)
     with tempfile.TemporaryDirectory(prefix="papercraft-bench-") as folder:
         evaluation = Evaluation.prepare(task, settings, Path(folder) / "run", record=record,
                                         manager=manager, executor="batch")
@@ -100,10 +104,12 @@ def _eval_run(manager: Any, model: Any, samples: int, max_tokens: int | None) ->
         results = evaluation.run(model)
         seconds = time.perf_counter() - started
     return {"seconds": seconds, "samples_per_min": samples * 60 / seconds,
-            "accuracy": results.get("metrics", {}).get("accuracy")}
+            "accuracy": results.get("metrics", {}).get("mean"),
+            "errors": results.get("errors"),
+            "completion_tokens": results.get("timing", {}).get("completion_tokens")}
 
 
-def bench(quick: bool, repeats: int) -> dict[str, Any]:
+def bench(quick: bool, repeats: int, eval_concurrency: int = 8) -> dict[str, Any]:
     """Run every measurement; returns the figures as a dict."""
     import torch
 
@@ -141,8 +147,8 @@ def bench(quick: bool, repeats: int) -> dict[str, Any]:
             models.pop(precision).close()
     baseline = smollm2("smollm2", prefix_cache=False, continuous_batching=False)
     limit = 16 if quick else None
-    new_eval = _eval_run(manager, models[best], eval_samples, limit)
-    old_eval = _eval_run(manager, baseline, eval_samples, limit)
+    new_eval = _eval_run(manager, models[best], eval_samples, limit, eval_concurrency)
+    old_eval = _eval_run(manager, baseline, eval_samples, limit, eval_concurrency)
     baseline.close()
     swapped = _swapped(manager, base, 8 if quick else 64, repeats)
     return {
@@ -159,7 +165,11 @@ def bench(quick: bool, repeats: int) -> dict[str, Any]:
         "eval_samples_per_min": new_eval["samples_per_min"],
         "eval_baseline_samples_per_min": old_eval["samples_per_min"],
         "eval_ratio": new_eval["samples_per_min"] / old_eval["samples_per_min"],
+        "eval_concurrency": eval_concurrency,
+        "eval_seconds": {"new": new_eval["seconds"], "baseline": old_eval["seconds"]},
         "eval_accuracy": {"new": new_eval["accuracy"], "baseline": old_eval["accuracy"]},
+        "eval_completion_tokens": {"new": new_eval["completion_tokens"],
+                                   "baseline": old_eval["completion_tokens"]},
         "swapped_attention_ratio": swapped.get("swapped_attention_ratio"),
         "swapped_attention": swapped,
         "perplexity": perplexity,
@@ -198,7 +208,8 @@ def _print_text(r: dict[str, Any]) -> None:
               note=f"best precision: {r['best_precision']}"),
         ratio("batch8_ratio", r["batch8_ratio"], note="batch of 8 vs batched generate"),
         ratio("eval_ratio", r["eval_ratio"], 3.0,
-              note=f"{r['eval_samples_per_min']:.2f} samples/min"),
+              note=f"{r['eval_samples_per_min']:.2f} samples/min, "
+                   f"concurrency {r['eval_concurrency']}"),
         ratio("swapped_attention_ratio", r["swapped_attention_ratio"], 1.2,
               higher_is_better=False),
         ratio("bfloat16 perplexity change", abs(ppl["bfloat16"]), 0.01, higher_is_better=False,
@@ -211,6 +222,8 @@ def _print_text(r: dict[str, Any]) -> None:
 def main() -> None:
     parser = bench_parser(__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--eval-concurrency", type=int, default=8,
+                        help="prompts in flight in both evaluation runs (default 8)")
     args = parse_bench_args(parser)
     if args.threads:
         import torch
@@ -218,7 +231,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     if args.quick:
         args.repeats = min(args.repeats, 1)
-    emit(bench(args.quick, args.repeats), args, _print_text)
+    emit(bench(args.quick, args.repeats, args.eval_concurrency), args, _print_text)
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ class ScriptedModel(Model):
                  params: GenerationParams) -> list[Completion]:
         replies = []
         for messages in conversations:
-            SEEN.append([dict(m) for m in messages])  # type: ignore[misc]
+            SEEN.append([{"role": m["role"], "content": m["content"]} for m in messages])
             text = SCRIPT.pop(0) if SCRIPT else "..."
             replies.append(Completion(text, self.model_id, prompt_tokens=10,
                                       completion_tokens=5))

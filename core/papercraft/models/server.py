@@ -6,7 +6,13 @@ are imported only here, when serving (``pip install 'papercraft[serve]'``).
 
 Behaviour:
 
-- One worker thread owns the model: requests are queued and run one at a time.
+- One worker thread owns the model: requests are queued and run one at a time. A model that
+  batches continuously (``continuous_batching``, as the hf plugin's local models do) gets
+  the non-streaming requests that are waiting together in one ``generate_iter`` /
+  ``complete_iter`` call instead: greedy requests with the same settings (and sampled ones
+  without a seed) decode as rows of one batch, each answered as soon as its row finishes.
+  Requests that arrive while a batch runs form the next one; streamed and seeded sampled
+  requests run alone (a seeded draw must not depend on its neighbours).
 - Errors are OpenAI-shaped ``{"error": {"message", "type", "param", "code"}}``:
   400 ``invalid_request_error`` for invalid JSON or fields and for inputs the model cannot
   take (a prompt longer than its context: ``code: context_length_exceeded``), 404 for an
@@ -26,6 +32,7 @@ Behaviour:
 # app is built; the quoted annotations below are for readers and type checkers.
 
 import asyncio
+import dataclasses
 import functools
 import json
 import logging
@@ -34,7 +41,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple
 
@@ -406,6 +413,59 @@ class Watch:
                 "generation was stopped")
 
 
+class _AllGaveUp(threading.Event):
+    """Set once every request of a batch is cancelled (one leaving does not stop the rest)."""
+
+    def __init__(self, watches: Sequence[Watch]) -> None:
+        super().__init__()
+        self.watches = watches
+
+    def is_set(self) -> bool:
+        return all(w.stop.is_set() for w in self.watches)
+
+
+class _Waiting(NamedTuple):
+    """A non-streaming request waiting to join a batch."""
+
+    kind: str  # "chat" or "complete"
+    inputs: list[Any]
+    params: GenerationParams
+    watch: Watch
+    result: "Future[list[Completion]]"
+
+    def batch_key(self) -> Any:
+        """Requests with equal keys decode together; a seeded draw is alone."""
+        if self.params.greedy:
+            return (self.kind, dataclasses.replace(self.params, seed=None))
+        if self.params.seed is None:
+            return (self.kind, self.params)
+        return ("alone", id(self))
+
+
+def _settle(future: "Future[Any]", result: Any = None, error: BaseException | None = None
+            ) -> None:
+    """Give ``future`` its result or error unless it is settled (or cancelled) already."""
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+    except InvalidStateError:
+        pass
+
+
+def batches_continuously(model: Any) -> bool:
+    """Whether ``model`` (or the model it wraps) decodes requests as rows of one batch."""
+    for _ in range(4):  # CachedModel / LazyModel wrap the loaded model
+        if getattr(model, "continuous_batching", None) is True:
+            return True
+        inner = getattr(model, "model", None)
+        if not isinstance(inner, Model):
+            return False
+        model = inner
+    return False
+
+
 def _retrieve(future: "asyncio.Future[Any]") -> None:
     """Mark an abandoned job's outcome as seen (asyncio would log it otherwise)."""
     if not future.cancelled():
@@ -430,6 +490,9 @@ class Endpoints:
         self.request_timeout = request_timeout
         self.started_at = int(time.time())
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="papercraft-model")
+        self.together = batches_continuously(model)
+        self._waiting: list[_Waiting] = []
+        self._waiting_lock = threading.Lock()
 
     # ------------------------------------------------------------------ helpers
     def check_model(self, name: str | None) -> "JSONResponse | None":
@@ -478,6 +541,65 @@ class Endpoints:
             raise GenerationCancelled(watch.reason)
         return future.result()
 
+    async def generation(self, watch: Watch, kind: str, inputs: list[Any],
+                         params: GenerationParams) -> list[Completion]:
+        """The completions of ``inputs`` (chat conversations or prompts): in a batch with the
+        other waiting requests when the model batches continuously, else alone."""
+        call = self.model.generate if kind == "chat" else self.model.complete
+        if not self.together:
+            return await self.run(watch, call, inputs, params)
+        waiting = _Waiting(kind, inputs, params, watch, Future())
+        with self._waiting_lock:
+            self._waiting.append(waiting)
+        self.worker.submit(self._run_waiting)
+        future = asyncio.wrap_future(waiting.result)
+        future.add_done_callback(_retrieve)
+        if not await watch.wait(future):
+            raise GenerationCancelled(watch.reason)
+        return future.result()
+
+    def _take_batch(self) -> list[_Waiting]:
+        """The oldest live waiting request and those that can decode with it."""
+        with self._waiting_lock:
+            live = [w for w in self._waiting if not w.watch.stop.is_set()]
+            for gone in (w for w in self._waiting if w.watch.stop.is_set()):
+                gone.result.cancel()  # cancelled while queued: never starts
+            key = live[0].batch_key() if live else None
+            batch = [w for w in live if w.batch_key() == key]
+            self._waiting = [w for w in live if w.batch_key() != key]
+        return batch
+
+    def _run_waiting(self) -> None:
+        """On the worker: decode a batch of waiting requests, answering each as it finishes
+        (one job is queued per request; a job that finds its request taken does nothing)."""
+        batch = self._take_batch()
+        if not batch:
+            return
+        inputs = [item for w in batch for item in w.inputs]
+        owners = [(w, j) for w in batch for j in range(len(w.inputs))]
+        answers: dict[int, list[Completion | None]] = {
+            id(w): [None] * len(w.inputs) for w in batch}
+        first = batch[0]
+        call = self.model.generate_iter if first.kind == "chat" else self.model.complete_iter
+        try:
+            with cancel_on(_AllGaveUp([w.watch for w in batch])):
+                check_cancelled()
+                for outcome in call(inputs, first.params):
+                    waiting, j = owners[outcome.index]
+                    if outcome.error is not None:
+                        _settle(waiting.result, error=outcome.error)
+                        continue
+                    done = answers[id(waiting)]
+                    done[j] = outcome.completion
+                    if all(c is not None for c in done):
+                        _settle(waiting.result, [c for c in done if c is not None])
+        except Exception as exc:  # handed to every request still waiting for its answer
+            for waiting in batch:
+                _settle(waiting.result, error=exc)
+        finally:
+            for waiting in batch:
+                _settle(waiting.result, error=RuntimeError("the model gave no answer"))
+
     def model_error(self, exc: BaseException, param: str | None = None) -> "JSONResponse":
         """A model failure as a response: 400 for the caller's input, else 500 (logged)."""
         if isinstance(exc, ModelInputError):
@@ -522,7 +644,7 @@ class Endpoints:
         if req.stream:
             return await self.stream_chat(watch, ident, created, messages, params)
         try:
-            completion = (await self.run(watch, self.model.generate, [messages], params))[0]
+            completion = (await self.generation(watch, "chat", [messages], params))[0]
         except GenerationCancelled:
             return watch.response()
         except Exception as exc:  # any model failure is an error response, never a crash
@@ -619,7 +741,7 @@ class Endpoints:
             return fail(400, "prompt: must not be empty", param="prompt")
         watch = Watch(request, self.request_timeout)
         try:
-            results = await self.run(watch, self.model.complete, prompts, params)
+            results = await self.generation(watch, "complete", prompts, params)
         except GenerationCancelled:
             return watch.response()
         except Exception as exc:  # any model failure is an error response, never a crash
@@ -665,7 +787,8 @@ def create_app(
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Any:
-    """The FastAPI app serving ``model`` as ``model_name``; requests run one at a time."""
+    """The FastAPI app serving ``model`` as ``model_name`` (one worker thread; see the module
+    docstring for which requests decode together)."""
     require_serve_extras()
     from fastapi import FastAPI, Request
 
@@ -681,6 +804,7 @@ def create_app(
 
     app = FastAPI(title="papercraft", summary=f"OpenAI-compatible server for {model_name}",
                   lifespan=lifespan)
+    app.state.endpoints = endpoints
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=max_body_bytes)
     app.add_api_route("/health", endpoints.health, methods=["GET"])

@@ -41,7 +41,16 @@ def test_a_folder_named_with_at_is_a_folder(tmp_path: Path) -> None:
     assert split_local(f"hf:{folder}") == (folder, None)
 
 
-def test_speed_warning() -> None:
+def test_speed_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    from papercraft_hf import precision
+
     assert speed_warning("float32", "cpu") is None
     assert speed_warning("int8", "cuda") is None
+    monkeypatch.setattr(precision, "_packed_int8_kernel", lambda: True)
+    assert speed_warning("int8", "cpu") is None  # torch's packed int8 kernel: fast
+    monkeypatch.setattr(precision, "_packed_int8_kernel", lambda: False)
     assert "int8" in (speed_warning("int8", "cpu") or "")
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    assert "not faster than float32" in (speed_warning("bfloat16", "cpu") or "")
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx512_bf16", "amx_bf16"}))
+    assert speed_warning("bfloat16", "cpu") is None

@@ -74,6 +74,8 @@ def _build(model_id: str, path: Path | Callable[[str], Path], attention: Attenti
         path, dtype=dtype, device=device, attn_implementation=implementation,
         quantization_config=quantize,
     )
+    if precision == "int8" and device == "cpu":
+        _pack_int8(model)
     hf_model = HFModel(
         model_id,
         tokenizer,
@@ -88,6 +90,16 @@ def _build(model_id: str, path: Path | Callable[[str], Path], attention: Attenti
     if precision != (named or "float32"):  # not implied by the id: part of the cache key
         hf_model.cache_scope = f"precision={precision}"
     return hf_model
+
+
+def _pack_int8(model: Any) -> None:
+    """torchao's int8 layers through torch's packed int8 kernel (else as loaded, one line)."""
+    from papercraft_hf import packed_int8
+
+    try:
+        packed_int8.pack_int8(model)
+    except (ImportError, RuntimeError, ValueError, TypeError) as exc:
+        loading.log(f"warning: int8 runs on torchao's slow eager path ({exc})")
 
 
 def smollm2(model_id: str, *, attention: AttentionRecord | None = None, **options: Any

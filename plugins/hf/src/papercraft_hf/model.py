@@ -159,12 +159,13 @@ class HFModel(Model):
         return out.logits[:, -1, :]
 
     def _new_cache(self) -> Any:
-        from transformers import DynamicCache
-
         try:
-            return DynamicCache(config=self.model.config)
-        except TypeError:  # older transformers
+            from papercraft_hf.kv_cache import growing_cache
+        except ImportError:  # transformers before per-layer caches
+            from transformers import DynamicCache
+
             return DynamicCache()
+        return growing_cache(self.model.config)
 
     def _steps(self, prompts: Sequence[Sequence[int]], params: GenerationParams
                ) -> Iterator[list[Row]]:

@@ -8,8 +8,9 @@ finishes leaves at once and the next queued prompt takes its place, so a long an
 only its own row; columns that no remaining row uses are cut off the left. With
 ``refill=False`` rows join only when the batch is empty (static batches, in queue order).
 
-The cache must be transformers' dynamic cache with plain (not sliding-window) layers; the
-model checks that once (:func:`supported`).
+The cache must be transformers' dynamic cache with plain (not sliding-window) layers, or
+:class:`~papercraft_hf.kv_cache.GrowingLayer` ones; the model checks that once
+(:func:`supported`).
 """
 
 from __future__ import annotations
@@ -66,10 +67,12 @@ def supported(cache: Any) -> bool:
     """Whether ``cache`` (a fresh cache of the model) is one the scheduler can splice."""
     try:
         from transformers.cache_utils import DynamicLayer
+
+        from papercraft_hf.kv_cache import GrowingLayer
     except ImportError:  # transformers before per-layer caches: the static loop only
         return False
     layers = getattr(cache, "layers", None)
-    return bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
+    return bool(layers) and all(type(layer) in (DynamicLayer, GrowingLayer) for layer in layers)
 
 
 def _layers(cache: Any) -> Layers:
