@@ -12,7 +12,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 if importlib.util.find_spec("papercraft_toolgen") is None:  # not installed: the checkout
     sys.path.insert(0, str(SRC))
 
-pytest_plugins = ["papercraft.testing"]
+from papercraft.testing import cli, papercraft_home, plugin_manager  # noqa: E402, F401
 
 
 @pytest.fixture(scope="session")
