@@ -194,7 +194,7 @@ def test_an_empty_metric_group_is_a_warning(app: Any, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["nope"], "unknown benchmark 'nope'; available: t-arith, t-arith-strict"),
+        (["nope"], "unknown benchmark 'nope'; available: rag-qa, t-arith, t-arith-strict, tool-qa"),
         (["t-arith", "-p", "n"], "-p expects key=value"),
         (["t-arith", "-p", "colour=red"], "unexpected keyword argument 'colour'"),
         (["t-arith", "-p", "n=many"], "invalid parameters"),

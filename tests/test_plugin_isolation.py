@@ -184,6 +184,7 @@ def test_trace_hooks(site: Path, tmp_path: Path) -> None:
     # register_commands: the core's round, then the plugins'
     # (builtin.commands is tryfirst: the core's own commands come first in --help)
     assert ("papercraft: trace: register_commands -> papercraft.builtin.commands, "
+            "papercraft.builtin.tools, papercraft.builtin.retrieval, "
             "papercraft.builtin.models") in lines
     assert "papercraft: trace: register_commands -> pc-test-good" in lines
     done = [ln for ln in lines if ln.startswith("papercraft: trace: register_models done in ")]

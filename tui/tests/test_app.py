@@ -46,7 +46,9 @@ async def test_start_screen_lists_every_plugin(make_app) -> None:
         table = app.query_one("#plugins-table", DataTable)
         assert plugin_names(table) == [
             "papercraft.builtin.commands", "papercraft.builtin.demos",
-            "papercraft.builtin.models", "papercraft-fake", "papercraft-broken",
+            "papercraft.builtin.models", "papercraft.builtin.retrieval",
+            "papercraft.builtin.tools", "papercraft.builtin.benchmarks",
+            "papercraft-fake", "papercraft-broken",
             "papercraft-future",
         ]
         assert app.focused is table
@@ -102,7 +104,7 @@ async def test_filter_narrows_the_plugins_table(make_app) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert app.focused is table
-        assert table.row_count == 6
+        assert table.row_count == 9
 
 
 async def test_plugin_detail_shows_records_commands_demos_and_readme(make_app) -> None:
@@ -183,7 +185,8 @@ async def test_command_palette_switches_views(make_app) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert app.view == "areas"
-        assert names(app.query_one("#area-table", DataTable)) == ["fake-bench"]
+        assert names(app.query_one("#area-table", DataTable)) == [
+            "fake-bench", "rag-qa", "tool-qa"]
         commands = {command.title for command in app.get_system_commands(app.screen)}
         assert {"Show Plugins", "Show Runs", "Area: demos", "Run demo: fake-demo",
                 "Cancel run", "Help: keys"} <= commands

@@ -65,7 +65,7 @@ async def test_time_to_first_screen_in_process(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
-        assert app.query_one("#plugins-table", DataTable).row_count == 6
+        assert app.query_one("#plugins-table", DataTable).row_count == 9
         elapsed = time.perf_counter() - started
     print(f"first screen in process: {elapsed:.2f} s")
     assert elapsed < FIRST_SCREEN_BOUND_S

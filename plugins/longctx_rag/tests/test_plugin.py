@@ -59,5 +59,5 @@ def test_demo_on_smollm2(tmp_path: Path) -> None:
     result = run(DemoContext(out_dir=tmp_path))
     assert result.figure.startswith("vanilla ") and result.figure.endswith("at k=1/5/10")
     assert len(result.details["cells"]) == 6
-    assert all(cell["n"] == 12 for cell in result.details["cells"])
+    assert all(cell["n"] == 8 for cell in result.details["cells"])
     assert (tmp_path / "curve.json").is_file() and (tmp_path / "curve.png").is_file()
