@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -52,6 +51,8 @@ def show_command(
 
 def _arguments(text: str) -> dict[str, Any]:
     """``--args`` as a JSON object; anything else is a one-line error (exit 2)."""
+    import json
+
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -112,6 +113,8 @@ def _model(ctx: typer.Context, model_id: str, no_cache: bool) -> Any:
 
 def _print_trajectory(trajectory: Any) -> None:
     out = sys.stdout
+    import json
+
     for number, entry in enumerate(trajectory.entries, start=1):
         step = entry.step
         lines = [f"thought: {step.thought}"] if step.thought else []
