@@ -4,55 +4,34 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from papercraft.errors import PapercraftError, UnknownNameError
+from papercraft import record_factories
 from papercraft.registry import ToolRecord
 from papercraft.tools.agent import Router
 from papercraft.tools.base import Tool, Toolset, UnknownToolError
 
 Kind = Literal["toolset", "router"]
 DEFAULT_TOOLSET = "stdlib"
+AREA = "tools"
 
 
 def records_of(manager: Any, kind: Kind) -> dict[str, ToolRecord]:
     """The registered tool records of one kind, by name."""
-    return {name: record for name, record in manager.records("tools").items()
-            if record.kind == kind}
+    return record_factories.records_of(manager, AREA, kind)
 
 
 def find_record(manager: Any, kind: Kind, name: str) -> ToolRecord:
     """The record of kind ``kind`` called ``name``; unknown: exit 2 naming the known ones."""
-    records = records_of(manager, kind)
-    if name not in records:
-        raise UnknownNameError(kind, name, records)
-    return records[name]
+    return record_factories.find_record(manager, AREA, kind, name)
 
 
 def load_toolset(manager: Any, name: str = DEFAULT_TOOLSET) -> Toolset:
     """The toolset registered as ``name``."""
-    from papercraft.retrieval.resolve import build
-
-    record = find_record(manager, "toolset", name)
-    toolset = build(record, {})
-    if not isinstance(toolset, Toolset):
-        raise PapercraftError(f"toolset {name!r}: its factory returned "
-                              f"{type(toolset).__name__}, not a Toolset")
-    if not toolset.name:
-        toolset.name = record.name
-    return toolset
+    return record_factories.load_named(manager, AREA, "toolset", name, Toolset, {})
 
 
 def load_router(manager: Any, name: str, **options: Any) -> Router:
     """The tool router registered as ``name``, built with ``options`` (``-p`` strings)."""
-    from papercraft.retrieval.resolve import build
-
-    record = find_record(manager, "router", name)
-    router = build(record, options)
-    if not isinstance(router, Router):
-        raise PapercraftError(f"router {name!r}: its factory returned "
-                              f"{type(router).__name__}, not a Router")
-    if not router.name:
-        router.name = record.name
-    return router
+    return record_factories.load_named(manager, AREA, "router", name, Router, options)
 
 
 def all_toolsets(manager: Any) -> list[Toolset]:
