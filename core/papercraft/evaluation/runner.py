@@ -557,18 +557,32 @@ class Evaluation:
                 elif outcome.completion is not None:
                     yield [sample_record(self.task, index, sample, outcome.completion)]
             return
-        pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="papercraft-eval")
+        yield from self._pooled(
+            lambda index, sample: _call(model, self.task, [sample], params)[0],
+            lambda index, sample, completion: sample_record(self.task, index, sample,
+                                                            completion),
+            size, "papercraft-eval")
+
+    def _pooled(self, work: Callable[[int, Sample], Any],
+                finish: Callable[[int, Sample, Any], dict[str, Any]], workers: int,
+                prefix: str) -> Iterator[list[dict[str, Any]]]:
+        """Records of the pending samples: ``work`` on ``workers`` threads, ``finish`` here.
+
+        Yields the records of each set of finished futures. A ModelInputError is that sample's
+        error record; any other exception stops submitting, and is raised once the samples
+        already finished have been yielded.
+        """
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix)
         try:
             queue = iter(self.pending)
-            running: dict[Future[list[Completion]], tuple[int, Sample]] = {}
+            running: dict[Future[Any], tuple[int, Sample]] = {}
 
             def submit() -> None:
                 for index, sample in queue:
-                    running[pool.submit(_call, model, self.task, [sample], params)] = (
-                        index, sample)
+                    running[pool.submit(work, index, sample)] = (index, sample)
                     return
 
-            for _ in range(size):
+            for _ in range(workers):
                 submit()
             while running:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -584,7 +598,7 @@ class Evaluation:
                     if error is not None:
                         failure = failure or error
                         continue
-                    batch.append(sample_record(self.task, index, sample, future.result()[0]))
+                    batch.append(finish(index, sample, future.result()))
                     if failure is None:
                         submit()
                 if batch:
@@ -594,9 +608,9 @@ class Evaluation:
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _solve_one(self, model: Model, params: GenerationParams, index: int, sample: Sample,
-                   lock: Any) -> dict[str, Any]:
-        counted = CountingModel(model, lock)
+    def _solve_one(self, model: Model, params: GenerationParams, index: int,
+                   sample: Sample) -> dict[str, Any]:
+        counted = CountingModel(model)
         ctx = SolveContext(counted, params, seed=self.settings.seed, manager=self.manager)
         try:
             solution = self.task.solve(sample, ctx)
@@ -608,36 +622,9 @@ class Evaluation:
         """Records of the pending samples through the task's solve step, as they finish."""
         if workers <= 1:
             for index, sample in self.pending:
-                yield [self._solve_one(model, params, index, sample, None)]
+                yield [self._solve_one(model, params, index, sample)]
             return
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="papercraft-solve")
-        try:
-            queue = iter(self.pending)
-            running: dict[Future[dict[str, Any]], int] = {}
-
-            def submit() -> None:
-                for index, sample in queue:
-                    running[pool.submit(self._solve_one, model, params, index, sample,
-                                        None)] = index
-                    return
-
-            for _ in range(workers):
-                submit()
-            while running:
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                batch, failure = [], None
-                for future in finished:
-                    running.pop(future)
-                    error = future.exception()
-                    if error is not None:
-                        failure = failure or error
-                        continue
-                    batch.append(future.result())
-                    if failure is None:
-                        submit()
-                if batch:
-                    yield batch
-                if failure is not None:
-                    raise failure
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+        yield from self._pooled(
+            lambda index, sample: self._solve_one(model, params, index, sample),
+            lambda index, sample, record: record,
+            workers, "papercraft-solve")
